@@ -1,0 +1,197 @@
+// tontine-coordinator: what a community organisation runs.
+//
+//   tontine-coordinator init   --state-dir DIR [--host NAME]...
+//   tontine-coordinator invite --state-dir DIR [--tag k=v]... [--expires 7d] [--json]
+//   tontine-coordinator serve  --config coordinator.yaml [--state-dir DIR] [--listen ADDR]
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_join.h"
+#include "common/base/cli.h"
+#include "common/base/encoding.h"
+#include "common/base/files.h"
+#include "common/base/logging.h"
+#include "common/base/status_macros.h"
+#include "common/base/units.h"
+#include "common/base/version.h"
+#include "common/config/checks.h"
+#include "proto/grpc_logging.h"
+#include "common/config/coordinator_config.h"
+#include "server/identity/invites.h"
+#include "server/identity/state_dir.h"
+#include "server/service/coordinator_service.h"
+#include "server/service/grpc_server.h"
+#include "spdlog/spdlog.h"
+
+namespace tontine {
+namespace {
+
+constexpr char kProgram[] = "tontine-coordinator";
+
+absl::Status RunInit(const std::string& state_dir, const std::vector<std::string>& hosts) {
+  identity::InitOptions options{hosts};
+  TONTINE_ASSIGN_OR_RETURN(identity::InitResult result,
+                           identity::InitStateDir(state_dir, options, Clock::Real()));
+  std::printf("Initialised coordinator state in %s\n", state_dir.c_str());
+  std::printf("Server certificate names: %s\n",
+              absl::StrJoin(result.subject_alt_names, ", ").c_str());
+  std::printf("CA fingerprint: %s\n", FormatFingerprint(result.ca_fingerprint).c_str());
+  std::printf("Give contributors this fingerprint with their invites; next:\n"
+              "  tontine-coordinator invite --state-dir %s --tag language=<code>\n",
+              state_dir.c_str());
+  return absl::OkStatus();
+}
+
+struct InviteFlags {
+  std::string state_dir;
+  std::vector<std::string> tags;
+  std::string expires = "7d";
+  std::string coordinator = "<host>:7443";
+  bool json = false;
+};
+
+absl::Status RunInvite(const InviteFlags& flags) {
+  store::Tags tags;
+  for (const std::string& tag : flags.tags) TONTINE_RETURN_IF_ERROR(identity::AddTag(tag, tags));
+  TONTINE_ASSIGN_OR_RETURN(absl::Duration validity, ParseDuration(flags.expires));
+  TONTINE_ASSIGN_OR_RETURN(auto store, identity::OpenStateStore(flags.state_dir, Clock::Real()));
+  TONTINE_ASSIGN_OR_RETURN(std::string fingerprint, identity::ReadCaFingerprint(flags.state_dir));
+  TONTINE_ASSIGN_OR_RETURN(identity::IssuedInvite invite,
+                           identity::CreateInvite(*store, tags, validity, *Clock::Real()));
+  if (flags.json) {
+    nlohmann::json j = {{"token", invite.token},
+                        {"ca_fingerprint", FormatFingerprint(fingerprint)},
+                        {"expires_unix_ms", absl::ToUnixMillis(invite.record.expires)},
+                        {"tags", tags}};
+    std::printf("%s\n", j.dump().c_str());
+    return absl::OkStatus();
+  }
+  std::printf("Invite created; single use, expires %s%s%s.\n",
+              absl::FormatTime("%Y-%m-%d %H:%M UTC", invite.record.expires, absl::UTCTimeZone())
+                  .c_str(),
+              tags.empty() ? "" : "; tags ",
+              absl::StrJoin(tags, ",", absl::PairFormatter("=")).c_str());
+  std::printf("Send the contributor this command (over a channel you trust):\n\n"
+              "  tontine-client enrol --coordinator %s \\\n"
+              "    --ca-fingerprint %s \\\n    --token %s\n",
+              flags.coordinator.c_str(), FormatFingerprint(fingerprint).c_str(),
+              invite.token.c_str());
+  return absl::OkStatus();
+}
+
+struct ServeFlags {
+  std::string config;
+  std::string state_dir;
+  std::string listen;
+  bool insecure = false;
+  std::string port_file;
+};
+
+// Blocks until SIGINT or SIGTERM. The signals are blocked in every thread (set before any
+// thread starts) and taken here with sigwait.
+void WaitForTermination(const sigset_t& signals) {
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received signal {}; shutting down", signal_number);
+}
+
+absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
+  TONTINE_ASSIGN_OR_RETURN(config::CoordinatorConfig config,
+                           config::LoadCoordinatorConfig(flags.config));
+  if (!flags.state_dir.empty()) config.state_dir = flags.state_dir;
+  if (!flags.listen.empty()) {
+    if (std::optional<std::string> problem = config::CheckAddress(flags.listen)) {
+      return absl::InvalidArgumentError(absl::StrCat("--listen: ", *problem));
+    }
+    config.listen = flags.listen;
+  }
+  config.insecure = config.insecure || flags.insecure;
+  TONTINE_RETURN_IF_ERROR(InitLogging(kProgram, config.log_level));
+  TONTINE_ASSIGN_OR_RETURN(auto store, identity::OpenStateStore(config.state_dir, Clock::Real()));
+  if (!store->migration().backup.empty()) {
+    spdlog::info("migrated {} from schema {} to {}; the previous database is kept as {}",
+                 config.state_dir.string(), store->migration().from_version,
+                 store->migration().to_version, store->migration().backup.string());
+  }
+  Executor executor(2);
+  service::SessionRegistry sessions(store.get(), &executor, Clock::Real());
+  service::CoordinatorService svc(
+      store.get(), &executor, &sessions, Clock::Real(),
+      {kVersion, config.experiment.name, config.limits.heartbeat_interval,
+       config.limits.max_sessions});
+  identity::StateDirPaths paths(config.state_dir);
+  TONTINE_ASSIGN_OR_RETURN(
+      auto server, service::GrpcServer::Start(&svc, {config.listen, config.insecure,
+                                                      paths.server_cert, paths.server_key,
+                                                      config.limits.max_message_bytes}));
+  if (config.insecure) spdlog::warn("serving PLAINTEXT (--insecure): use only on loopback");
+  spdlog::info("listening on {} (port {}, {}); experiment '{}'", config.listen, server->port(),
+               config.insecure ? "plaintext" : "TLS", config.experiment.name);
+  if (!flags.port_file.empty()) {
+    TONTINE_RETURN_IF_ERROR(WriteFileAtomic(flags.port_file, absl::StrCat(server->port(), "\n")));
+  }
+  WaitForTermination(signals);
+  // Order matters: the server's in-flight calls finish through the executor, and the
+  // executor's queued work refers to the service and registry, destroyed after it.
+  server->Shutdown(absl::Seconds(5));
+  executor.Shutdown();
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace tontine
+
+int main(int argc, char** argv) {
+  using namespace tontine;
+  // Block termination signals before any thread exists, so only sigwait takes them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CLI::App app{"Tontine coordinator: federated fine-tuning under secure aggregation"};
+  app.set_version_flag("--version", std::string(kVersion));
+  app.require_subcommand(1);
+
+  std::string init_dir;
+  std::vector<std::string> hosts;
+  CLI::App* init = app.add_subcommand("init", "create a state directory, CA and certificate");
+  init->add_option("--state-dir", init_dir, "the state directory to create")->required();
+  init->add_option("--host", hosts,
+                   "extra DNS name or IP address for the server certificate (repeatable); "
+                   "localhost, 127.0.0.1 and ::1 are always included");
+
+  InviteFlags invite_flags;
+  CLI::App* invite = app.add_subcommand("invite", "create a single-use invite token");
+  invite->add_option("--state-dir", invite_flags.state_dir, "the state directory")->required();
+  invite->add_option("--tag", invite_flags.tags, "key=value tag for the participant, e.g. "
+                                                 "language=wo (repeatable)");
+  invite->add_option("--expires", invite_flags.expires, "validity, e.g. 12h, 7d (default 7d)");
+  invite->add_option("--coordinator", invite_flags.coordinator,
+                     "address contributors use, shown in the printed command");
+  invite->add_flag("--json", invite_flags.json, "print the invite as JSON, for scripts");
+
+  ServeFlags serve_flags;
+  CLI::App* serve = app.add_subcommand("serve", "run the coordinator");
+  serve->add_option("--config", serve_flags.config, "coordinator.yaml")->required();
+  serve->add_option("--state-dir", serve_flags.state_dir, "overrides state_dir");
+  serve->add_option("--listen", serve_flags.listen, "overrides listen (host:port)");
+  serve->add_flag("--insecure", serve_flags.insecure, "serve plaintext (loopback experiments)");
+  serve->add_option("--port-file", serve_flags.port_file,
+                    "write the bound port here once listening (for scripts using port 0)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (absl::Status st = InitLogging(kProgram, "info"); !st.ok()) return ReportError(kProgram, st);
+  RouteGrpcLogsToSpdlog();
+  if (*init) return ReportError(kProgram, RunInit(init_dir, hosts));
+  if (*invite) return ReportError(kProgram, RunInvite(invite_flags));
+  return ReportError(kProgram, RunServe(serve_flags, signals));
+}

@@ -1,0 +1,56 @@
+// The tontine.v1.Coordinator gRPC service (callback API). Each handler does O(1) work on the
+// gRPC thread and hands store access to the executor.
+//
+// Implemented here: Enrol, Session (authentication, Hello/Welcome, heartbeats; round
+// messages go to the SessionRegistry's round listener) and GetStatus. The transfer RPCs
+// (DownloadAdapter, UploadMaskedUpdate, GetUploadStatus) arrive with the round manager.
+// Safe for concurrent use.
+#ifndef TONTINE_SERVER_SERVICE_COORDINATOR_SERVICE_H_
+#define TONTINE_SERVER_SERVICE_COORDINATOR_SERVICE_H_
+
+#include <string>
+
+#include "common/base/clock.h"
+#include "common/base/executor.h"
+#include "server/service/session.h"
+#include "server/service/session_registry.h"
+#include "server/store/store.h"
+#include "tontine/v1/coordinator.grpc.pb.h"
+
+namespace tontine::service {
+
+struct ServiceOptions {
+  std::string coordinator_version;
+  std::string experiment;  // name of the experiment being run, "" when idle
+  absl::Duration heartbeat_interval = absl::Seconds(15);
+  int max_sessions = 10'000;
+};
+
+class CoordinatorService final : public v1::Coordinator::CallbackService {
+ public:
+  // All pointers must outlive the service.
+  CoordinatorService(store::Store* store, Executor* executor, SessionRegistry* sessions,
+                     const Clock* clock, ServiceOptions options);
+
+  grpc::ServerUnaryReactor* Enrol(grpc::CallbackServerContext* context,
+                                  const v1::EnrolRequest* request,
+                                  v1::EnrolResponse* response) override;
+  grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* Session(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
+                                      const v1::GetStatusRequest* request,
+                                      v1::CoordinatorStatus* response) override;
+
+ private:
+  absl::Status FillStatus(const std::string& authorization, v1::CoordinatorStatus* response);
+
+  store::Store* const store_;
+  Executor* const executor_;
+  SessionRegistry* const sessions_;
+  const Clock* const clock_;
+  const ServiceOptions options_;
+};
+
+}  // namespace tontine::service
+
+#endif  // TONTINE_SERVER_SERVICE_COORDINATOR_SERVICE_H_
