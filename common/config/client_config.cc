@@ -35,11 +35,7 @@ ClientConfig ReadClientConfig(ConfigFile& file) {
 }
 
 absl::StatusOr<ClientConfig> LoadClientConfig(const std::filesystem::path& path) {
-  absl::StatusOr<ConfigFile> file = ConfigFile::Load(path);
-  if (!file.ok()) return file.status();
-  ClientConfig config = ReadClientConfig(*file);
-  if (absl::Status st = file->ToStatus(); !st.ok()) return st;
-  return config;
+  return LoadConfigFile(path, &ReadClientConfig);
 }
 
 }  // namespace tontine::config

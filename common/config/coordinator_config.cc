@@ -32,13 +32,11 @@ CoordinatorConfig ReadCoordinatorConfig(ConfigFile& file) {
 }
 
 absl::StatusOr<CoordinatorConfig> LoadCoordinatorConfig(const std::filesystem::path& path) {
-  absl::StatusOr<ConfigFile> file = ConfigFile::Load(path);
-  if (!file.ok()) return file.status();
-  CoordinatorConfig config = ReadCoordinatorConfig(*file);
-  if (absl::Status st = file->ToStatus(); !st.ok()) return st;
-  absl::StatusOr<ExperimentConfig> experiment = LoadExperimentConfig(config.experiment_path);
+  absl::StatusOr<CoordinatorConfig> config = LoadConfigFile(path, &ReadCoordinatorConfig);
+  if (!config.ok()) return config.status();
+  absl::StatusOr<ExperimentConfig> experiment = LoadExperimentConfig(config->experiment_path);
   if (!experiment.ok()) return experiment.status();
-  config.experiment = *std::move(experiment);
+  config->experiment = *std::move(experiment);
   return config;
 }
 

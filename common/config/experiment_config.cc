@@ -222,11 +222,7 @@ ExperimentConfig ReadExperimentConfig(ConfigFile& file) {
 }
 
 absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::filesystem::path& path) {
-  absl::StatusOr<ConfigFile> file = ConfigFile::Load(path);
-  if (!file.ok()) return file.status();
-  ExperimentConfig config = ReadExperimentConfig(*file);
-  if (absl::Status st = file->ToStatus(); !st.ok()) return st;
-  return config;
+  return LoadConfigFile(path, &ReadExperimentConfig);
 }
 
 }  // namespace tontine::config

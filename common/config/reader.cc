@@ -338,18 +338,15 @@ void MapReader::Path(absl::string_view key, std::filesystem::path* out, PathKind
   if (p.is_relative()) p = file_->base_dir() / p;
   p = p.lexically_normal();
   std::error_code ec;
-  if (kind == PathKind::kExistingDir && !std::filesystem::is_directory(p, ec)) {
-    ErrorAt(*value, absl::StrCat(Dotted(key), ": ", std::filesystem::exists(p, ec)
-                                                        ? "is not a directory: "
-                                                        : "directory does not exist: ",
-                                 p.string()));
-    return;
-  }
-  if (kind == PathKind::kExistingFile && !std::filesystem::is_regular_file(p, ec)) {
-    ErrorAt(*value, absl::StrCat(Dotted(key), ": ", std::filesystem::exists(p, ec)
-                                                        ? "is not a regular file: "
-                                                        : "file does not exist: ",
-                                 p.string()));
+  const bool wrong_kind = (kind == PathKind::kExistingDir && !std::filesystem::is_directory(p, ec)) ||
+                          (kind == PathKind::kExistingFile && !std::filesystem::is_regular_file(p, ec));
+  if (wrong_kind) {
+    const char* what = kind == PathKind::kExistingDir ? "directory" : "regular file";
+    ErrorAt(*value, std::filesystem::exists(p, ec)
+                        ? absl::StrCat(Dotted(key), ": is not a ", what, ": ", p.string())
+                        : absl::StrCat(Dotted(key), ": ",
+                                       kind == PathKind::kExistingDir ? "directory" : "file",
+                                       " does not exist: ", p.string()));
     return;
   }
   *out = p;

@@ -220,6 +220,16 @@ class MapReader {
 // Converts a yaml-cpp mark (0-based; -1 when unknown) to a Position.
 Position PositionOf(const YAML::Mark& mark);
 
+// Loads `path` and reads it with `read`: the struct, or every error found in the file.
+template <typename T>
+absl::StatusOr<T> LoadConfigFile(const std::filesystem::path& path, T (*read)(ConfigFile&)) {
+  absl::StatusOr<ConfigFile> file = ConfigFile::Load(path);
+  if (!file.ok()) return file.status();
+  T config = read(*file);
+  if (absl::Status st = file->ToStatus(); !st.ok()) return st;
+  return config;
+}
+
 }  // namespace tontine::config
 
 #endif  // TONTINE_COMMON_CONFIG_READER_H_

@@ -24,15 +24,20 @@ absl::StatusOr<EvpPkeyPtr> GenerateP256Key() {
   return key;
 }
 
+// What a memory BIO holds, as a string.
+std::string BioContents(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
 absl::StatusOr<std::string> KeyToPem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (bio == nullptr ||
       PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return OpenSslError("encoding a private key failed");
   }
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
+  return BioContents(bio.get());
 }
 
 absl::StatusOr<std::string> CertToPem(X509* cert) {
@@ -40,9 +45,7 @@ absl::StatusOr<std::string> CertToPem(X509* cert) {
   if (bio == nullptr || PEM_write_bio_X509(bio.get(), cert) != 1) {
     return OpenSslError("encoding a certificate failed");
   }
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
+  return BioContents(bio.get());
 }
 
 absl::StatusOr<X509Ptr> ParseCertificate(absl::string_view pem) {
