@@ -1,8 +1,10 @@
 #include "tests/testing/process.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -188,6 +190,16 @@ std::map<std::string, std::string> SnapshotDir(const std::filesystem::path& dir)
     files[std::filesystem::relative(entry.path(), dir).string()] = bytes.str();
   }
   return files;
+}
+
+bool DropFileAccessCapabilities() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  for (int cap : {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH}) {
+    data[cap / 32].effective &= ~(1u << (cap % 32));
+  }
+  return syscall(SYS_capset, &header, data) == 0;
 }
 
 }  // namespace tontine::testing

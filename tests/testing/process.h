@@ -86,6 +86,11 @@ absl::StatusOr<std::string> WaitForFile(const std::filesystem::path& path,
 // Every file under `dir` with its bytes, for checking that a failed command changed nothing.
 std::map<std::string, std::string> SnapshotDir(const std::filesystem::path& dir);
 
+// Removes CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from this process's effective set, so
+// that root is bound by file modes like anyone else. Call it in a death-test child only: it
+// cannot be undone. Returns false if the kernel refused.
+bool DropFileAccessCapabilities();
+
 }  // namespace tontine::testing
 
 #endif  // TONTINE_TESTS_TESTING_PROCESS_H_
