@@ -78,7 +78,10 @@ absl::Status SyncDir(const std::filesystem::path& dir) {
 absl::Status WriteFileAtomic(const std::filesystem::path& path, absl::string_view contents,
                              mode_t mode) {
   std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
-  std::string tmp_template = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  // StrCat rather than "." + string: GCC 12 at -O3 (the release preset) reports a false
+  // -Wrestrict in std::string's operator+ (GCC bug 105329).
+  std::string tmp_template =
+      (dir / absl::StrCat(".", path.filename().string(), ".tmp-XXXXXX")).string();
   int fd = ::mkstemp(tmp_template.data());
   if (fd < 0) return ErrnoStatus(errno, "cannot create temporary file", path);
   auto fail = [&](int err, absl::string_view what) {

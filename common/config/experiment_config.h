@@ -28,7 +28,8 @@ struct ModelConfig {
   // builds from examples/data; otherwise a directory in Hugging Face layout (config.json,
   // *.safetensors). nullopt means bundled.
   std::optional<std::filesystem::path> base_dir;
-  // model.sha256: the base weights' SHA-256 in hex, to pin an exact checkpoint; "" = any.
+  // model.sha256: the base model's digest in hex (safetensors::ModelDigest: SHA-256 over
+  // config.json and the weight files), to pin an exact checkpoint; "" = any.
   std::string sha256;
   // model.tokenizer: byte (default; 256 bytes + BOS/EOS/PAD) or hf (tokenizer.json in base).
   TokenizerKind tokenizer = TokenizerKind::kByte;

@@ -1,5 +1,7 @@
 #include "common/text/rng.h"
 
+#include "common/base/splitmix.h"
+
 namespace tontine::text {
 namespace {
 
@@ -7,12 +9,7 @@ constexpr uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); 
 
 }  // namespace
 
-uint64_t SplitMix64::Next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+uint64_t SplitMix64::Next() { return SplitMix64Finalize(state_ += kSplitMix64Gamma); }
 
 Xoshiro256StarStar::Xoshiro256StarStar(uint64_t seed) {
   SplitMix64 expand(seed);
