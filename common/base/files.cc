@@ -13,19 +13,6 @@
 namespace tontine {
 namespace {
 
-absl::Status ErrnoStatus(int err, absl::string_view what, const std::filesystem::path& path) {
-  std::string message = absl::StrCat(path.string(), ": ", what, ": ", ErrnoText(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
 // Closes a file descriptor on scope exit.
 class FdCloser {
  public:
@@ -43,6 +30,19 @@ class FdCloser {
 }  // namespace
 
 std::string ErrnoText(int err) { return std::strerror(err); }
+
+absl::Status ErrnoStatus(int err, absl::string_view what, const std::filesystem::path& path) {
+  std::string message = absl::StrCat(path.string(), ": ", what, ": ", ErrnoText(err));
+  switch (err) {
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
 
 absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

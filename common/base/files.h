@@ -35,6 +35,10 @@ std::filesystem::path ExpandHome(const std::filesystem::path& path);
 // Formats errno for messages: "No such file or directory".
 std::string ErrnoText(int err);
 
+// "<path>: <what>: <strerror>" as NOT_FOUND (ENOENT), PERMISSION_DENIED (EACCES, EPERM) or
+// INTERNAL (anything else).
+absl::Status ErrnoStatus(int err, absl::string_view what, const std::filesystem::path& path);
+
 }  // namespace tontine
 
 #endif  // TONTINE_COMMON_BASE_FILES_H_

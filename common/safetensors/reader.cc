@@ -17,19 +17,6 @@
 namespace tontine::safetensors {
 namespace {
 
-absl::Status ErrnoStatus(int err, absl::string_view what, const std::filesystem::path& path) {
-  std::string message = absl::StrCat(path.string(), ": ", what, ": ", ErrnoText(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
 // "<file>: <problem>" with the code of `status`.
 absl::Status WithPath(const std::filesystem::path& path, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(path.string(), ": ", status.message()));
