@@ -1,0 +1,358 @@
+#include "cli/train_commands.h"
+
+#include <csignal>
+
+#include <atomic>
+#include <cstdio>
+#include <optional>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/base/cli.h"
+#include "common/base/files.h"
+#include "common/base/progress.h"
+#include "common/base/status_macros.h"
+#include "common/base/units.h"
+#include "common/config/base_model.h"
+#include "common/config/experiment_config.h"
+#include "common/ml/checkpoint.h"
+#include "common/ml/evaluate.h"
+#include "common/ml/lora.h"
+#include "common/ml/runtime.h"
+#include "common/ml/trainer.h"
+#include "common/safetensors/model_dir.h"
+#include "common/text/corpus.h"
+#include "common/text/packing.h"
+#include "common/text/tokenizer.h"
+#include "spdlog/spdlog.h"
+
+namespace tontine::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kProgram[] = "tontine";
+// Name of the resumable training state inside an output directory (hidden, so a PEFT loader
+// never sees it); removed when training finishes.
+constexpr char kCheckpointFile[] = ".tontine-train-checkpoint.pt";
+
+// Set by SIGINT/SIGTERM; training stops between steps and keeps its checkpoint.
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
+
+void CatchInterrupts() {
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+absl::StatusOr<config::ExperimentConfig> ExperimentOrDefaults(const fs::path& path) {
+  if (path.empty()) return config::ExperimentConfig{};
+  return config::LoadExperimentConfig(path);
+}
+
+absl::StatusOr<text::Corpus> LoadData(const fs::path& dir, double held_out_fraction,
+                                      bool skip_bad_documents) {
+  TONTINE_ASSIGN_OR_RETURN(
+      text::Corpus corpus,
+      text::LoadCorpus(dir, {.held_out_fraction = held_out_fraction,
+                             .skip_bad_documents = skip_bad_documents}));
+  for (const std::string& warning : corpus.warnings) spdlog::warn("{}", warning);
+  if (corpus.skipped > 0) {
+    spdlog::warn("{}: skipped {} bad document(s) (--skip-bad-documents)", dir.string(),
+                 corpus.skipped);
+  }
+  spdlog::info("{}: {} training and {} held-out documents", dir.string(), corpus.train.size(),
+               corpus.held_out.size());
+  return corpus;
+}
+
+// The base model, checked against the byte tokenizer (the only one built so far).
+absl::StatusOr<ml::CausalLm> LoadBase(const fs::path& dir, const config::ExperimentConfig& experiment) {
+  if (experiment.model.tokenizer != config::TokenizerKind::kByte) {
+    return absl::UnimplementedError(
+        "model.tokenizer: hf is not supported yet; use a byte-level base model");
+  }
+  TONTINE_ASSIGN_OR_RETURN(ml::CausalLm model, ml::LoadCausalLm(dir));
+  if (model->config().vocab_size != text::ByteTokenizer::kVocabSize) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir.string(), ": the model's vocabulary has ", model->config().vocab_size,
+        " entries; the byte tokenizer needs ", text::ByteTokenizer::kVocabSize,
+        " (Hugging Face tokenizers are not supported yet)"));
+  }
+  spdlog::info("{}: {} parameters, {} layers, hidden {}", dir.string(),
+               model->config().ParameterCount(), model->config().num_hidden_layers,
+               model->config().hidden_size);
+  return model;
+}
+
+absl::StatusOr<text::PackedSequences> PackDocuments(const std::vector<text::Document>& documents,
+                                                    int sequence_length) {
+  return text::Pack(documents, text::ByteTokenizer(), sequence_length);
+}
+
+ml::TrainHooks ProgressHooks(ProgressLine& progress) {
+  ml::TrainHooks hooks;
+  hooks.should_abort = [] { return g_interrupted.load(); };
+  hooks.on_step = [&progress](const ml::StepReport& r) {
+    progress.Update({r.step, r.steps, r.loss, r.tokens_per_second, r.eta});
+  };
+  return hooks;
+}
+
+nlohmann::json GroupJson(const ml::GroupMetrics& g) {
+  return {{"group", g.group},
+          {"tokens", g.tokens},
+          {"bytes", g.bytes},
+          {"nll", g.MeanNll()},
+          {"perplexity", g.Perplexity()},
+          {"bits_per_byte", g.BitsPerByte()}};
+}
+
+nlohmann::json EvalJson(const ml::EvalResult& result) {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const ml::GroupMetrics& g : result.groups) groups.push_back(GroupJson(g));
+  return {{"groups", groups},
+          {"total", GroupJson(result.total)},
+          {"macro_perplexity", result.MacroPerplexity()}};
+}
+
+void PrintEvalTable(const ml::EvalResult& result) {
+  std::printf("%-16s %10s %10s %8s %11s %10s\n", "group", "tokens", "bytes", "nll", "perplexity",
+              "bits/byte");
+  auto row = [](const ml::GroupMetrics& g) {
+    std::printf("%-16s %10lld %10llu %8.4f %11.3f %10.4f\n", g.group.c_str(),
+                static_cast<long long>(g.tokens), static_cast<unsigned long long>(g.bytes),
+                g.MeanNll(), g.Perplexity(), g.BitsPerByte());
+  };
+  for (const ml::GroupMetrics& g : result.groups) row(g);
+  if (result.groups.size() > 1) {
+    row(result.total);
+    std::printf("macro-average perplexity: %.3f\n", result.MacroPerplexity());
+  }
+}
+
+// Writes into a fresh sibling of `out` and renames it into place at the end, so that a
+// half-built model never appears under `out`.
+absl::Status Pretrain(const PretrainArgs& args, const fs::path& out) {
+  std::error_code ec;
+  if (fs::exists(out / safetensors::kModelConfigFile, ec) && !args.force) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        out.string(), " already holds a model; pass --force to train a new one in its place"));
+  }
+  TONTINE_ASSIGN_OR_RETURN(text::Corpus corpus, LoadData(args.data, args.held_out_fraction, false));
+  TONTINE_ASSIGN_OR_RETURN(text::PackedSequences train,
+                           PackDocuments(corpus.train, args.sequence_length));
+  std::optional<text::PackedSequences> held_out;
+  if (!corpus.held_out.empty()) {
+    TONTINE_ASSIGN_OR_RETURN(held_out, PackDocuments(corpus.held_out, args.sequence_length));
+  }
+  ml::ModelConfig config;
+  config.model_type = "llama";
+  config.vocab_size = text::ByteTokenizer::kVocabSize;
+  config.hidden_size = args.hidden;
+  config.intermediate_size = args.intermediate;
+  config.num_hidden_layers = args.layers;
+  config.num_attention_heads = args.heads;
+  config.num_key_value_heads = args.heads;
+  config.head_dim = args.hidden / args.heads;
+  config.max_position_embeddings = 4096;
+  config.rms_norm_eps = 1e-5;
+  config.tie_word_embeddings = true;
+  config.bos_token_id = text::ByteTokenizer::kBos;
+  config.eos_token_id = text::ByteTokenizer::kEos;
+  config.pad_token_id = text::ByteTokenizer::kPad;
+  if (args.hidden % args.heads != 0 || (args.hidden / args.heads) % 2 != 0) {
+    return absl::InvalidArgumentError("--hidden must be a multiple of 2 × --heads");
+  }
+  ml::CausalLm model(config);
+  model->InitRandom(args.seed);
+  spdlog::info("pretraining a {}-parameter byte-level model on {} sequences of {} bytes",
+               config.ParameterCount(), train.rows(), args.sequence_length);
+
+  fs::path partial = out;
+  partial += ".partial";
+  TONTINE_RETURN_IF_ERROR(MakeDirs(partial));
+  ml::TrainOptions options;
+  options.schedule.steps = args.steps;
+  options.schedule.batch_size = args.batch_size;
+  options.schedule.sequence_length = args.sequence_length;
+  options.schedule.learning_rate = args.learning_rate;
+  options.schedule.schedule = config::Schedule::kCosine;
+  options.schedule.warmup_steps = std::min(args.warmup_steps, args.steps);
+  options.schedule.weight_decay = 0.01;
+  options.schedule.gradient_clip = 1.0;
+  options.schedule.seed = args.seed;
+  options.checkpoint = partial / kCheckpointFile;
+  options.checkpoint_every = 50;
+  const absl::Time start = absl::Now();
+  ProgressLine progress(stderr, IsTerminal(stderr), "pretrain");
+  TONTINE_ASSIGN_OR_RETURN(ml::TrainResult result,
+                           ml::Train(model, train, options, ProgressHooks(progress)));
+  progress.Finish();
+  if (result.aborted) {
+    return absl::CancelledError(absl::StrCat(
+        "interrupted at step ", result.resumed_at + result.steps_done, " of ", args.steps,
+        "; the same command resumes from ", options.checkpoint.string()));
+  }
+  TONTINE_RETURN_IF_ERROR(ml::SaveCausalLm(partial, model));
+  nlohmann::json report = {{"steps", args.steps},
+                           {"tokens", result.tokens},
+                           {"final_loss", result.last_loss},
+                           {"seconds", absl::ToDoubleSeconds(absl::Now() - start)},
+                           {"data", fs::absolute(args.data).string()}};
+  if (held_out) {
+    ml::EvalResult eval = ml::Evaluate(model, *held_out);
+    report["held_out"] = EvalJson(eval);
+    std::printf("held-out perplexity %.3f (%.3f bits/byte) over %zu documents of %zu languages\n",
+                eval.total.Perplexity(), eval.total.BitsPerByte(), corpus.held_out.size(),
+                eval.groups.size());
+  }
+  TONTINE_RETURN_IF_ERROR(WriteFileAtomic(partial / "pretrain_report.json", report.dump(2) + "\n"));
+  if (fs::exists(out, ec)) fs::remove_all(out, ec);
+  fs::rename(partial, out, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot move ", partial.string(), " to ", out.string(), ": ", ec.message()));
+  }
+  TONTINE_ASSIGN_OR_RETURN(std::string digest, safetensors::ModelDigest(out));
+  std::printf("wrote %s (%lld parameters, %d steps, %s)\nmodel sha256: %s\n", out.string().c_str(),
+              static_cast<long long>(config.ParameterCount()), args.steps,
+              FormatShortDuration(absl::Now() - start).c_str(), digest.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status TrainLocal(const TrainLocalArgs& args) {
+  TONTINE_ASSIGN_OR_RETURN(config::ExperimentConfig experiment, ExperimentOrDefaults(args.config));
+  if (args.steps > 0) experiment.local_training.steps = args.steps;
+  experiment.local_training.warmup_steps =
+      std::min(experiment.local_training.warmup_steps, experiment.local_training.steps);
+  TONTINE_ASSIGN_OR_RETURN(fs::path base_dir,
+                           config::ResolveBaseModel(config::ParseBaseFlag(args.base)));
+  TONTINE_ASSIGN_OR_RETURN(ml::CausalLm model, LoadBase(base_dir, experiment));
+  TONTINE_ASSIGN_OR_RETURN(text::Corpus corpus,
+                           LoadData(args.data, experiment.evaluation.held_out_fraction,
+                                    args.skip_bad_documents));
+  const int length = experiment.local_training.sequence_length;
+  TONTINE_ASSIGN_OR_RETURN(text::PackedSequences train, PackDocuments(corpus.train, length));
+  std::optional<text::PackedSequences> held_out;
+  if (corpus.held_out.empty()) {
+    spdlog::warn("{}: no document fell in the held-out split ({} of documents); perplexity "
+                 "cannot be reported", args.data.string(), experiment.evaluation.held_out_fraction);
+  } else {
+    TONTINE_ASSIGN_OR_RETURN(held_out, PackDocuments(corpus.held_out, length));
+  }
+  std::optional<ml::EvalResult> before;
+  if (held_out) before = ml::Evaluate(model, *held_out);
+
+  update::LoraSpec spec;
+  spec.rank = experiment.lora.rank;
+  spec.alpha = experiment.lora.alpha;
+  spec.dropout = experiment.lora.dropout;
+  spec.target_modules = experiment.lora.target_modules;
+  spec.base_model_name_or_path = fs::absolute(base_dir).lexically_normal().string();
+  TONTINE_RETURN_IF_ERROR(ml::InjectLora(model, spec));
+  // Train what a federated round of this experiment trains: under ffa, B alone on an A drawn
+  // from lora.seed (PEFT's own random A when the seed is 0); otherwise A and B.
+  const bool ffa = experiment.aggregation.rule == config::AggregationRule::kFfa;
+  if (experiment.lora.seed != 0) ml::SeedLoraA(model, experiment.lora.seed);
+  ml::SetTrainable(model, ffa ? ml::TrainedMatrices::kB : ml::TrainedMatrices::kAB);
+
+  TONTINE_RETURN_IF_ERROR(MakeDirs(args.out));
+  ml::TrainOptions options;
+  options.schedule = experiment.local_training;
+  options.checkpoint = args.out / kCheckpointFile;
+  CatchInterrupts();
+  ProgressLine progress(stderr, IsTerminal(stderr), "train");
+  TONTINE_ASSIGN_OR_RETURN(ml::TrainResult result,
+                           ml::Train(model, train, options, ProgressHooks(progress)));
+  progress.Finish();
+  if (result.aborted) {
+    return absl::CancelledError(absl::StrCat(
+        "interrupted at step ", result.resumed_at + result.steps_done, " of ",
+        experiment.local_training.steps, "; the same command resumes from there"));
+  }
+  TONTINE_RETURN_IF_ERROR(ml::SavePeftAdapter(args.out, model, spec));
+  int64_t trained = 0;
+  for (const torch::Tensor& p : ml::TrainableParameters(model)) trained += p.numel();
+  std::printf("trained %lld adapter parameters (%s, rank %d, %s) for %d steps at %.0f tokens/s\n",
+              static_cast<long long>(trained), absl::StrJoin(spec.target_modules, ", ").c_str(),
+              static_cast<int>(spec.rank), ffa ? "B only (ffa)" : "A and B",
+              experiment.local_training.steps, result.tokens_per_second);
+  if (held_out) {
+    ml::EvalResult after = ml::Evaluate(model, *held_out);
+    const double p0 = before->total.Perplexity(), p1 = after.total.Perplexity();
+    std::printf("held-out perplexity: before %.3f, after %.3f (%+.1f %%) over %lld tokens\n", p0,
+                p1, 100.0 * (p1 - p0) / p0, static_cast<long long>(after.total.tokens));
+  }
+  std::printf("wrote PEFT adapter to %s\n", args.out.string().c_str());
+  return absl::OkStatus();
+}
+
+absl::Status Eval(const EvalArgs& args) {
+  TONTINE_ASSIGN_OR_RETURN(config::ExperimentConfig experiment, ExperimentOrDefaults(args.config));
+  TONTINE_ASSIGN_OR_RETURN(fs::path base_dir,
+                           config::ResolveBaseModel(config::ParseBaseFlag(args.base)));
+  TONTINE_ASSIGN_OR_RETURN(ml::CausalLm model, LoadBase(base_dir, experiment));
+  if (!args.adapter.empty()) {
+    TONTINE_ASSIGN_OR_RETURN(update::LoraSpec spec, ml::LoadPeftAdapter(args.adapter, model));
+    spdlog::info("{}: rank {} adapter on {}", args.adapter.string(), spec.rank,
+                 absl::StrJoin(spec.target_modules, ", "));
+  }
+  TONTINE_ASSIGN_OR_RETURN(text::Corpus corpus,
+                           LoadData(args.data, experiment.evaluation.held_out_fraction,
+                                    args.skip_bad_documents));
+  std::vector<text::Document> documents;
+  if (args.split != "train") documents = corpus.held_out;
+  if (args.split != "held-out") {
+    documents.insert(documents.end(), corpus.train.begin(), corpus.train.end());
+  }
+  if (documents.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        args.data.string(), ": no documents in the ", args.split, " split (held-out fraction ",
+        experiment.evaluation.held_out_fraction, "); try --split all"));
+  }
+  TONTINE_ASSIGN_OR_RETURN(text::PackedSequences data,
+                           PackDocuments(documents, experiment.local_training.sequence_length));
+  ml::EvalResult result = ml::Evaluate(model, data);
+  if (args.json) {
+    nlohmann::json out = EvalJson(result);
+    out["split"] = args.split;
+    out["base"] = base_dir.string();
+    TONTINE_ASSIGN_OR_RETURN(out["base_sha256"], safetensors::ModelDigest(base_dir));
+    out["adapter"] = args.adapter.string();
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    PrintEvalTable(result);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunPretrain(const PretrainArgs& args) {
+  ml::ConfigureRuntime(args.threads);
+  CatchInterrupts();
+  const fs::path out = args.out.empty() ? config::BundledBaseDir() : fs::path(args.out);
+  return ReportError(kProgram, Pretrain(args, out));
+}
+
+int RunTrainLocal(const TrainLocalArgs& args) {
+  ml::ConfigureRuntime(args.threads);
+  return ReportError(kProgram, TrainLocal(args));
+}
+
+int RunEval(const EvalArgs& args) {
+  ml::ConfigureRuntime(args.threads);
+  return ReportError(kProgram, Eval(args));
+}
+
+}  // namespace tontine::cli
