@@ -17,7 +17,7 @@ struct PretrainArgs {
   int intermediate = 704;
   int sequence_length = 128;
   int batch_size = 16;
-  int steps = 1200;
+  int steps = 700;
   double learning_rate = 3e-3;
   int warmup_steps = 60;
   double held_out_fraction = 0.02;

@@ -27,11 +27,12 @@ using torch::autograd::tensor_list;
 //
 // A checkpointed decoder layer runs forward without recording autograd and keeps its input;
 // backward re-runs the layer with autograd on and differentiates the re-run (as PyTorch's
-// reentrant torch.utils.checkpoint). One refinement: when the MLP's gate and up projections
-// are frozen plain linears (the usual LoRA set-up), their outputs — the two largest products
-// of the layer — are kept from forward instead of recomputed, and the re-run feeds them
-// through ReplayFrozenLinear. That keeps 2·intermediate floats per token per layer (plus the
-// input) and recomputes only the attention block and elementwise work.
+// reentrant torch.utils.checkpoint). Refinements for the usual LoRA set-up, where the MLP's
+// projections are frozen plain linears: the gate and up outputs — the largest products of the
+// layer — are kept from forward and fed to the re-run through ReplayFrozenLinear, and
+// down_proj is not re-run at all (ReplayGrads). A layer then keeps its input and
+// 2·intermediate floats per token, and backward recomputes only the attention block and
+// elementwise work. The gradients are bit for bit those of the plain forward.
 
 // y = x Wᵀ (+ b) for a frozen W whose value `y` [.., out] was computed earlier: returns y,
 // and backward gives x's gradient grad·W [.., in], the same product torch::linear's backward

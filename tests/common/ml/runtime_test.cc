@@ -26,6 +26,28 @@ TEST(RuntimeTest, ConfigureRuntimeSetsThreadsAndReportsTheBlas) {
   torch::set_num_threads(before);
 }
 
+// Multiplies a million subnormals by one: torch splits the product over its pool, so every
+// thread must read them as zero (DAZ) for the result to be all zeros.
+int64_t NonzeroProductsOfSubnormals() {
+  // Made from its bit pattern, 0x00100000 ≈ 1.5e-39: converting a subnormal literal would
+  // already flush it on this thread.
+  torch::Tensor subnormals = torch::full({1 << 20}, 0x00100000, torch::kInt32).view(torch::kFloat32);
+  return (subnormals * torch::ones_like(subnormals)).count_nonzero().item<int64_t>();
+}
+
+TEST(RuntimeTest, SetFlushDenormalAppliesToEveryThreadOfThePool) {
+  const int before = torch::get_num_threads();
+  torch::set_num_threads(2);
+  SetFlushDenormal(false);
+  EXPECT_EQ(NonzeroProductsOfSubnormals(), 1 << 20);
+  SetFlushDenormal(true);
+  EXPECT_EQ(NonzeroProductsOfSubnormals(), 0);
+  SetFlushDenormal(false);
+  ConfigureRuntime(2);
+  EXPECT_EQ(NonzeroProductsOfSubnormals(), 0) << "ConfigureRuntime leaves subnormals on";
+  torch::set_num_threads(before);
+}
+
 TEST(RuntimeTest, MeasureGemmGflopsIsPositiveAndFinite) {
   const double gflops = MeasureGemmGflops(64, absl::Milliseconds(5));
   EXPECT_GT(gflops, 0);
