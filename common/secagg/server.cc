@@ -9,8 +9,15 @@
 namespace tontine::secagg {
 absl::StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(
     uint64_t round_id, const v1::SecAggParameters& params, ParticipantSender* sender,
-    int threads) {
+    int threads, const std::optional<SecAggRequirements>& requirements) {
   TONTINE_RETURN_IF_ERROR(ValidateParameters(params));
+  if (requirements.has_value()) {
+    SecAggRequirements r = *requirements;
+    r.cohort_size = params.cohort_size();
+    TONTINE_RETURN_IF_ERROR(CheckSecAggParams(
+        r, SecAggGraphParams{params.neighbours(), params.reconstruction_threshold(),
+                             params.neighbours() == params.cohort_size() - 1}));
+  }
   TONTINE_ASSIGN_OR_RETURN(crypto::PrgAlgorithm prg, PrgOf(params));
   return std::unique_ptr<SecAggServer>(
       new SecAggServer(round_id, params, prg, sender, std::max(threads, 1)));

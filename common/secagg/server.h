@@ -20,6 +20,7 @@
 #include "common/crypto/shamir.h"
 #include "common/secagg/graph.h"
 #include "common/secagg/masking.h"
+#include "common/secagg/params.h"
 #include "common/secagg/session.h"
 #include "tontine/v1/secagg.pb.h"
 #include "tontine/v1/session.pb.h"
@@ -54,12 +55,14 @@ struct SecAggAggregate {
 // Safe for concurrent use.
 class SecAggServer {
  public:
-  // INVALID_ARGUMENT when ValidateParameters refuses `params` (incl. the ring bound).
-  // `sender` must outlive this object. `threads` ≥ 1 expand masks in Finish.
-  static absl::StatusOr<std::unique_ptr<SecAggServer>> Create(uint64_t round_id,
-                                                              const v1::SecAggParameters& params,
-                                                              ParticipantSender* sender,
-                                                              int threads = 1);
+  // INVALID_ARGUMENT when ValidateParameters refuses `params` (incl. the ring bound). Given
+  // the round's `requirements` (expected dropout rate, tolerated corrupt fraction; the cohort
+  // size is taken from params), FAILED_PRECONDITION when the finder's analysis says k and t
+  // cannot meet them (CheckSecAggParams). `sender` must outlive this object. `threads` ≥ 1
+  // expand masks in Finish.
+  static absl::StatusOr<std::unique_ptr<SecAggServer>> Create(
+      uint64_t round_id, const v1::SecAggParameters& params, ParticipantSender* sender,
+      int threads = 1, const std::optional<SecAggRequirements>& requirements = std::nullopt);
 
   absl::Status HandleAdvertiseKeys(uint32_t index, const v1::AdvertiseKeys& message);
   // Computes the session id and the neighbour graph over the participants that advertised,

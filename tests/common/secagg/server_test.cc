@@ -31,6 +31,17 @@ TEST(SecAggServerTest, RefusesAnUnspecifiedPrg) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("prg")));
 }
 
+TEST(SecAggServerTest, RefusesKAndTTheFinderCallsTooWeakForTheRequirements) {
+  QueueSender sender;
+  SecAggRequirements requirements;  // 5 % corrupt, 10 % dropout, 2^-40, 2^-20
+  // n = 100: k = 4, t = 2 lets a corrupt pair of neighbours rebuild a secret far more often
+  // than 2^-40; the finder's own choice k = 16, t = 6 is accepted.
+  EXPECT_THAT(SecAggServer::Create(1, MakeParameters(100, 4, 2, 10), &sender, 1, requirements),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  EXPECT_THAT(SecAggServer::Create(1, MakeParameters(100, 16, 6, 10), &sender, 1, requirements),
+              IsOk());
+}
+
 class ServerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
