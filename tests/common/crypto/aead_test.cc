@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/base/encoding.h"
+#include "tests/testing/hex.h"
 #include "tests/testing/status_matchers.h"
 
 namespace tontine::crypto {
@@ -16,13 +17,9 @@ using tontine::testing::IsOk;
 using tontine::testing::IsOkAndHolds;
 using tontine::testing::StatusIs;
 
-std::string Hex(absl::string_view hex) {
-  std::optional<std::string> bytes = HexDecode(hex);
-  EXPECT_TRUE(bytes.has_value()) << hex;
-  return bytes.value_or("");
-}
+using ::tontine::testing::HexBytes;
 
-Secret32 Key(absl::string_view hex) { return *Secret32FromBytes(Hex(hex)); }
+Secret32 Key(absl::string_view hex) { return *Secret32FromBytes(HexBytes(hex)); }
 
 struct GcmVector {
   const char* name;
@@ -65,11 +62,11 @@ TEST(AeadTest, MatchesGcmSpecTestCases13To16) {
   for (const GcmVector& v : kVectors) {
     SCOPED_TRACE(std::string("test case ") + v.name);
     std::string sealed_hex = std::string(v.nonce) + v.ciphertext + v.tag;
-    EXPECT_THAT(Aes256GcmSealWithNonce(Key(v.key), Hex(v.nonce), Hex(v.plaintext),
-                                       Hex(v.associated_data)),
-                IsOkAndHolds(Hex(sealed_hex)));
-    EXPECT_THAT(Aes256GcmOpen(Key(v.key), Hex(sealed_hex), Hex(v.associated_data)),
-                IsOkAndHolds(Hex(v.plaintext)));
+    EXPECT_THAT(Aes256GcmSealWithNonce(Key(v.key), HexBytes(v.nonce), HexBytes(v.plaintext),
+                                       HexBytes(v.associated_data)),
+                IsOkAndHolds(HexBytes(sealed_hex)));
+    EXPECT_THAT(Aes256GcmOpen(Key(v.key), HexBytes(sealed_hex), HexBytes(v.associated_data)),
+                IsOkAndHolds(HexBytes(v.plaintext)));
   }
 }
 
@@ -88,11 +85,11 @@ TEST(AeadTest, SealUsesAFreshNonceEachTimeAndOpens) {
 // Every bit of nonce, ciphertext and tag is authenticated: flipping any byte fails.
 TEST(AeadTest, TamperingWithAnyByteOfTheMessageFailsTheTag) {
   const GcmVector& v = kVectors[3];
-  std::string sealed = Hex(std::string(v.nonce) + v.ciphertext + v.tag);
+  std::string sealed = HexBytes(std::string(v.nonce) + v.ciphertext + v.tag);
   for (size_t i = 0; i < sealed.size(); ++i) {
     std::string tampered = sealed;
     tampered[i] ^= 0x01;
-    EXPECT_THAT(Aes256GcmOpen(Key(v.key), tampered, Hex(v.associated_data)),
+    EXPECT_THAT(Aes256GcmOpen(Key(v.key), tampered, HexBytes(v.associated_data)),
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr("tag")))
         << "byte " << i;
   }
@@ -100,8 +97,8 @@ TEST(AeadTest, TamperingWithAnyByteOfTheMessageFailsTheTag) {
 
 TEST(AeadTest, TamperedAssociatedDataOrWrongKeyFailsTheTag) {
   const GcmVector& v = kVectors[3];
-  std::string sealed = Hex(std::string(v.nonce) + v.ciphertext + v.tag);
-  std::string aad = Hex(v.associated_data);
+  std::string sealed = HexBytes(std::string(v.nonce) + v.ciphertext + v.tag);
+  std::string aad = HexBytes(v.associated_data);
   for (size_t i = 0; i < aad.size(); ++i) {
     std::string tampered = aad;
     tampered[i] ^= 0x80;

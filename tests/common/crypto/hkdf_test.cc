@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "common/base/encoding.h"
+#include "tests/testing/hex.h"
 #include "tests/testing/status_matchers.h"
 
 namespace tontine::crypto {
@@ -16,17 +17,13 @@ using ::testing::HasSubstr;
 using tontine::testing::IsOk;
 using tontine::testing::StatusIs;
 
-std::string Hex(absl::string_view hex) {
-  std::optional<std::string> bytes = HexDecode(hex);
-  EXPECT_TRUE(bytes.has_value()) << hex;
-  return bytes.value_or("");
-}
+using ::tontine::testing::HexBytes;
 
 // HKDF-SHA256 of the hex inputs, `length` bytes, as hex.
 std::string HkdfHex(absl::string_view ikm, absl::string_view salt, absl::string_view info,
                     size_t length) {
   std::vector<uint8_t> out(length);
-  EXPECT_THAT(HkdfSha256(Hex(ikm), Hex(salt), Hex(info), out), IsOk());
+  EXPECT_THAT(HkdfSha256(HexBytes(ikm), HexBytes(salt), HexBytes(info), out), IsOk());
   return HexEncode(absl::string_view(reinterpret_cast<const char*>(out.data()), out.size()));
 }
 
@@ -68,9 +65,9 @@ TEST(HkdfTest, EmptySaltEqualsThirtyTwoZeroBytes) {
 }
 
 TEST(HkdfTest, KeyIsTheFirstThirtyTwoBytesOfTheOutput) {
-  std::string ikm = Hex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
-  std::string salt = Hex("000102030405060708090a0b0c");
-  std::string info = Hex("f0f1f2f3f4f5f6f7f8f9");
+  std::string ikm = HexBytes("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
+  std::string salt = HexBytes("000102030405060708090a0b0c");
+  std::string info = HexBytes("f0f1f2f3f4f5f6f7f8f9");
   absl::StatusOr<Secret32> key = HkdfSha256Key(ikm, salt, info);
   ASSERT_THAT(key, IsOk());
   EXPECT_EQ(HexEncode(key->view()),

@@ -10,6 +10,7 @@
 
 #include "common/base/cpu.h"
 #include "common/base/encoding.h"
+#include "tests/testing/hex.h"
 #include "tests/testing/status_matchers.h"
 
 namespace tontine::crypto {
@@ -22,13 +23,9 @@ using tontine::testing::StatusIs;
 
 constexpr PrgAlgorithm kBoth[] = {PrgAlgorithm::kAes256Ctr, PrgAlgorithm::kChaCha20};
 
-std::string Hex(absl::string_view hex) {
-  std::optional<std::string> bytes = HexDecode(hex);
-  EXPECT_TRUE(bytes.has_value()) << hex;
-  return bytes.value_or("");
-}
+using ::tontine::testing::HexBytes;
 
-Secret32 SeedFromHex(absl::string_view hex) { return *Secret32FromBytes(Hex(hex)); }
+Secret32 SeedFromHex(absl::string_view hex) { return *Secret32FromBytes(HexBytes(hex)); }
 
 // Seed bytes 0x00, 0x01, …, 0x1f.
 Secret32 CountingSeed() {
@@ -38,7 +35,7 @@ Secret32 CountingSeed() {
 }
 
 std::array<uint8_t, 16> Iv(absl::string_view hex) {
-  std::string bytes = Hex(hex);
+  std::string bytes = HexBytes(hex);
   std::array<uint8_t, 16> iv{};
   std::memcpy(iv.data(), bytes.data(), std::min(bytes.size(), iv.size()));
   return iv;
@@ -82,7 +79,7 @@ TEST(PrgTest, AesCtrCounterLayoutMatchesSp80038aF55) {
       Iv("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"));
   ASSERT_THAT(prg, IsOk());
   std::string keystream = LittleEndianBytes(Words(*prg, 16));
-  EXPECT_EQ(HexEncode(Xor(keystream, Hex("6bc1bee22e409f96e93d7e117393172a"
+  EXPECT_EQ(HexEncode(Xor(keystream, HexBytes("6bc1bee22e409f96e93d7e117393172a"
                                          "ae2d8a571e03ac9c9eb76fac45af8e51"
                                          "30c81c46a35ce411e5fbc1191a0a52ef"
                                          "f69f2445df4f9b17ad2b417be66c3710"))),

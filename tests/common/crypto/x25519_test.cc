@@ -7,6 +7,7 @@
 
 #include "common/base/encoding.h"
 #include "common/crypto/secret.h"
+#include "tests/testing/hex.h"
 #include "tests/testing/status_matchers.h"
 
 namespace tontine::crypto {
@@ -16,20 +17,16 @@ using ::testing::HasSubstr;
 using tontine::testing::IsOk;
 using tontine::testing::StatusIs;
 
-std::string Hex(absl::string_view hex) {
-  std::optional<std::string> bytes = HexDecode(hex);
-  EXPECT_TRUE(bytes.has_value()) << hex;
-  return bytes.value_or("");
-}
+using ::tontine::testing::HexBytes;
 
 Secret32 SecretFromHex(absl::string_view hex) {
-  absl::StatusOr<Secret32> secret = Secret32FromBytes(Hex(hex));
+  absl::StatusOr<Secret32> secret = Secret32FromBytes(HexBytes(hex));
   EXPECT_THAT(secret, IsOk());
   return secret.ok() ? *secret : Secret32();
 }
 
 std::string AgreeHex(absl::string_view scalar_hex, absl::string_view u_hex) {
-  absl::StatusOr<Secret32> shared = X25519Agree(SecretFromHex(scalar_hex), Hex(u_hex));
+  absl::StatusOr<Secret32> shared = X25519Agree(SecretFromHex(scalar_hex), HexBytes(u_hex));
   EXPECT_THAT(shared, IsOk());
   return shared.ok() ? HexEncode(shared->view()) : "";
 }
@@ -78,7 +75,7 @@ TEST(X25519Test, MatchesRfc7748ScalarMultiplicationVectors) {
 // RFC 7748 §5.2 iteration: k = u = 9; repeatedly (k, u) ← (X25519(k, u), k). The
 // 1,000,000-iteration value is not checked: through EVP it takes about a minute.
 TEST(X25519Test, MatchesRfc7748IteratedVectorsAfterOneAndOneThousandIterations) {
-  std::string k = Hex("0900000000000000000000000000000000000000000000000000000000000000");
+  std::string k = HexBytes("0900000000000000000000000000000000000000000000000000000000000000");
   std::string u = k;
   for (int i = 1; i <= 1000; ++i) {
     absl::StatusOr<Secret32> next = X25519Agree(*Secret32FromBytes(k), u);
@@ -145,13 +142,13 @@ TEST(X25519Test, RejectsLowOrderPeerPoints) {
            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
        }) {
-    EXPECT_THAT(X25519Agree(own, Hex(point)),
+    EXPECT_THAT(X25519Agree(own, HexBytes(point)),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("low-order")))
         << point;
   }
   // The check is on the result, not the encoding: an ordinary point is accepted.
   EXPECT_THAT(
-      X25519Agree(own, Hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")),
+      X25519Agree(own, HexBytes("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")),
       IsOk());
 }
 
