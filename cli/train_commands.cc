@@ -99,13 +99,26 @@ absl::StatusOr<text::PackedSequences> PackDocuments(const std::vector<text::Docu
   return text::Pack(documents, text::ByteTokenizer(), sequence_length);
 }
 
-ml::TrainHooks ProgressHooks(ProgressLine& progress) {
+// Trains with a progress line on stderr, stopping between steps on Ctrl-C: CANCELLED then,
+// naming the step reached and the checkpoint the same command resumes from.
+absl::StatusOr<ml::TrainResult> TrainWithProgress(ml::CausalLm& model,
+                                                  const text::PackedSequences& train,
+                                                  const ml::TrainOptions& options,
+                                                  const char* label) {
+  ProgressLine progress(stderr, IsTerminal(stderr), label);
   ml::TrainHooks hooks;
   hooks.should_abort = [] { return g_interrupted.load(); };
   hooks.on_step = [&progress](const ml::StepReport& r) {
     progress.Update({r.step, r.steps, r.loss, r.tokens_per_second, r.eta});
   };
-  return hooks;
+  TONTINE_ASSIGN_OR_RETURN(ml::TrainResult result, ml::Train(model, train, options, hooks));
+  progress.Finish();
+  if (result.aborted) {
+    return absl::CancelledError(absl::StrCat(
+        "interrupted at step ", result.resumed_at + result.steps_done, " of ",
+        options.schedule.steps, "; the same command resumes from ", options.checkpoint.string()));
+  }
+  return result;
 }
 
 nlohmann::json GroupJson(const ml::GroupMetrics& g) {
@@ -194,15 +207,8 @@ absl::Status Pretrain(const PretrainArgs& args, const fs::path& out) {
   options.checkpoint = partial / kCheckpointFile;
   options.checkpoint_every = 50;
   const absl::Time start = absl::Now();
-  ProgressLine progress(stderr, IsTerminal(stderr), "pretrain");
   TONTINE_ASSIGN_OR_RETURN(ml::TrainResult result,
-                           ml::Train(model, train, options, ProgressHooks(progress)));
-  progress.Finish();
-  if (result.aborted) {
-    return absl::CancelledError(absl::StrCat(
-        "interrupted at step ", result.resumed_at + result.steps_done, " of ", args.steps,
-        "; the same command resumes from ", options.checkpoint.string()));
-  }
+                           TrainWithProgress(model, train, options, "pretrain"));
   TONTINE_RETURN_IF_ERROR(ml::SaveCausalLm(partial, model));
   nlohmann::json report = {{"steps", args.steps},
                            {"tokens", result.tokens},
@@ -271,15 +277,8 @@ absl::Status TrainLocal(const TrainLocalArgs& args) {
   options.schedule = experiment.local_training;
   options.checkpoint = args.out / kCheckpointFile;
   CatchInterrupts();
-  ProgressLine progress(stderr, IsTerminal(stderr), "train");
   TONTINE_ASSIGN_OR_RETURN(ml::TrainResult result,
-                           ml::Train(model, train, options, ProgressHooks(progress)));
-  progress.Finish();
-  if (result.aborted) {
-    return absl::CancelledError(absl::StrCat(
-        "interrupted at step ", result.resumed_at + result.steps_done, " of ",
-        experiment.local_training.steps, "; the same command resumes from there"));
-  }
+                           TrainWithProgress(model, train, options, "train"));
   TONTINE_RETURN_IF_ERROR(ml::SavePeftAdapter(args.out, model, spec));
   int64_t trained = 0;
   for (const torch::Tensor& p : ml::TrainableParameters(model)) trained += p.numel();

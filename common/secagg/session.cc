@@ -30,7 +30,7 @@ absl::StatusOr<crypto::Secret32> AgreeAndDerive(const crypto::Secret32& own_key,
 }  // namespace
 
 std::string PublicKeyBytes(const crypto::X25519PublicKey& key) {
-  return std::string(reinterpret_cast<const char*>(key.data()), key.size());
+  return std::string(crypto::PublicKeyView(key));
 }
 
 absl::StatusOr<crypto::X25519PublicKey> ParsePublicKey(absl::string_view bytes, uint32_t owner,
@@ -73,11 +73,7 @@ absl::Status ValidateParameters(const v1::SecAggParameters& params) {
     return absl::InvalidArgumentError(
         absl::StrCat("reconstruction_threshold ", t, " must be between 1 and neighbours ", k));
   }
-  if (params.quantisation_bits() < 1 || params.quantisation_bits() > 31) {
-    return absl::InvalidArgumentError(absl::StrCat("quantisation_bits ",
-                                                   params.quantisation_bits(),
-                                                   " must be between 1 and 31"));
-  }
+  // Also checks 1 ≤ B ≤ 31.
   TONTINE_RETURN_IF_ERROR(CheckRingBound(n, params.quantisation_bits()));
   if (params.vector_words() == 0 ||
       params.vector_words() != params.delta_words() + 1 + params.metric_words()) {
@@ -121,7 +117,8 @@ absl::StatusOr<std::string> ComputeSessionId(uint64_t round_id,
   AppendBigEndian(in, advertised.size(), 4);
   for (const auto& [index, keys] : advertised) {
     AppendBigEndian(in, index, 4);
-    absl::StrAppend(&in, PublicKeyBytes(keys.encryption), PublicKeyBytes(keys.masking));
+    absl::StrAppend(&in, crypto::PublicKeyView(keys.encryption),
+                    crypto::PublicKeyView(keys.masking));
   }
   return crypto::Sha256Digest(in);
 }
