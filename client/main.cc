@@ -2,14 +2,29 @@
 //
 //   tontine-client enrol --coordinator HOST:PORT --ca-fingerprint SHA256:… --token tti_…
 //   tontine-client check
+//   tontine-client join --config client.yaml
+//   tontine-client audit
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <cstdio>
+#include <thread>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "absl/strings/str_join.h"
 #include "client/runner/enrolment.h"
+#include "client/runner/participant.h"
+#include "client/runner/transparency_log.h"
+#include "client/trainer/training_producer.h"
+#include "common/base/cpu.h"
+#include "common/base/units.h"
+#include "common/config/base_model.h"
+#include "common/ml/runtime.h"
+#include "spdlog/spdlog.h"
 #include "common/base/cli.h"
 #include "common/base/encoding.h"
 #include "common/base/files.h"
@@ -90,11 +105,123 @@ absl::Status RunCheck(const StateDirFlags& flags, const std::string& address) {
   return absl::OkStatus();
 }
 
+struct JoinFlags {
+  std::string config;
+  std::string state_dir;
+  std::string coordinator;
+  // Test hooks (hidden from --help).
+  std::string drop_at;
+  double drop_probability = 0;
+  uint64_t drop_seed = 0;
+  std::string dump_inputs;
+  std::string capture_dir;
+};
+
+// Caps the data segment, which on Linux counts every private writable mapping (malloc'ed
+// tensors included): an allocation beyond it fails and training stops with an error instead
+// of the laptop swapping.
+absl::Status CapMemory(uint64_t bytes) {
+  if (bytes == 0) return absl::OkStatus();
+  struct rlimit limit = {bytes, bytes};
+  if (setrlimit(RLIMIT_DATA, &limit) != 0) {
+    return absl::InternalError(absl::StrCat("cannot cap memory at ", bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunJoin(const JoinFlags& flags, const sigset_t& signals) {
+  TONTINE_ASSIGN_OR_RETURN(config::ClientConfig config, config::LoadClientConfig(flags.config));
+  if (!flags.state_dir.empty()) config.state_dir = ExpandHome(flags.state_dir);
+  if (!flags.coordinator.empty()) config.coordinator = flags.coordinator;
+  TONTINE_RETURN_IF_ERROR(InitLogging(kProgram, config.log_level));
+  TONTINE_ASSIGN_OR_RETURN(runner::ClientIdentity id, runner::LoadIdentity(config.state_dir));
+  TONTINE_ASSIGN_OR_RETURN(std::filesystem::path base_dir,
+                           config::ResolveBaseModel(config.base_model_dir));
+  const ml::RuntimeReport runtime = ml::ConfigureRuntime(config.threads);
+  TONTINE_RETURN_IF_ERROR(CapMemory(config.memory_limit_bytes));
+  TONTINE_ASSIGN_OR_RETURN(
+      std::unique_ptr<trainer::TrainingProducer> producer,
+      trainer::TrainingProducer::Create({base_dir, config.data_dir, id.participant_id}));
+
+  runner::ParticipantOptions options;
+  options.identity = id;
+  options.address = config.coordinator;
+  options.state_dir = config.state_dir;
+  options.initial_backoff = config.reconnect.initial_backoff;
+  options.max_backoff = config.reconnect.max_backoff;
+  options.threads_offered = static_cast<uint32_t>(runtime.threads);
+  options.memory_limit_mib = config.memory_limit_bytes >> 20;
+  if (!flags.drop_at.empty()) {
+    TONTINE_ASSIGN_OR_RETURN(options.drop_at, runner::ParseDropPoint(flags.drop_at));
+    options.drop_probability = flags.drop_probability;
+    options.drop_seed = flags.drop_seed;
+  }
+  options.dump_inputs_dir = flags.dump_inputs;
+  options.capture_dir = flags.capture_dir;
+  runner::Participant participant(options, producer.get());
+  std::thread stopper([&] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGUSR1) spdlog::info("received signal {}; leaving", signal_number);
+    participant.Stop();
+  });
+  absl::Status status = participant.Run();
+  kill(getpid(), SIGUSR1);  // wakes the stopper when Run ended by itself
+  stopper.join();
+  return status;
+}
+
+absl::Status RunAudit(const StateDirFlags& flags, bool json) {
+  TONTINE_ASSIGN_OR_RETURN(std::filesystem::path state_dir, ResolveStateDir(flags));
+  const std::filesystem::path path = state_dir / runner::kTransparencyLogFile;
+  TONTINE_ASSIGN_OR_RETURN(std::vector<runner::TransparencyEntry> entries,
+                           runner::ReadTransparencyLog(path));
+  if (json) {
+    TONTINE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    std::fputs(text.c_str(), stdout);
+    return absl::OkStatus();
+  }
+  std::printf("Everything this client sent to its coordinator (%s):\n\n", path.c_str());
+  std::printf("%-23s %-20s %-24s %7s %10s  %s\n", "time (UTC)", "call", "message", "round",
+              "bytes", "sha256");
+  uint64_t total = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_message;
+  for (const runner::TransparencyEntry& e : entries) {
+    std::printf("%-23s %-20s %-24s %7llu %10llu  %s\n",
+                absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(e.at_unix_ms),
+                                 absl::UTCTimeZone())
+                    .c_str(),
+                e.call.c_str(), e.message.c_str(), static_cast<unsigned long long>(e.round),
+                static_cast<unsigned long long>(e.bytes), e.sha256.substr(0, 16).c_str());
+    total += e.bytes;
+    by_message[e.message].first += 1;
+    by_message[e.message].second += e.bytes;
+  }
+  std::printf("\n%zu messages, %s in all:\n", entries.size(), FormatByteSize(total).c_str());
+  for (const auto& [message, count_bytes] : by_message) {
+    std::printf("  %-24s %6llu  %s\n", message.c_str(),
+                static_cast<unsigned long long>(count_bytes.first),
+                FormatByteSize(count_bytes.second).c_str());
+  }
+  std::printf("Only protocol messages and masked updates (MaskedUpdateChunk) leave this machine;"
+              " your text never does.\n");
+  return absl::OkStatus();
+}
+
 }  // namespace
 }  // namespace tontine
 
 int main(int argc, char** argv) {
   using namespace tontine;
+  // OpenBLAS reads OPENBLAS_CORETYPE when it loads: set it from CPUID and re-exec once.
+  EnsureOpenBlasCoreType(argc, argv);
+  // Termination signals are taken by a sigwait thread (join); block them before any thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   CLI::App app{"Tontine client: contribute to federated fine-tuning without sharing your text"};
   app.set_version_flag("--version", std::string(kVersion));
   app.require_subcommand(1);
@@ -121,6 +248,26 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--coordinator", check_address,
                         "address to use instead of the one from enrolment");
 
+  JoinFlags join_flags;
+  CLI::App* join_cmd = app.add_subcommand(
+      "join", "take part in the federation's rounds until stopped (Ctrl-C)");
+  join_cmd->add_option("--config", join_flags.config, "client.yaml")->required();
+  join_cmd->add_option("--state-dir", join_flags.state_dir, "overrides state_dir");
+  join_cmd->add_option("--coordinator", join_flags.coordinator, "overrides coordinator");
+  // Test hooks for `tontine simulate` and the fault tests; hidden from --help.
+  join_cmd->add_option("--drop-at", join_flags.drop_at)->group("");
+  join_cmd->add_option("--drop-probability", join_flags.drop_probability)->group("");
+  join_cmd->add_option("--drop-seed", join_flags.drop_seed)->group("");
+  join_cmd->add_option("--debug-dump-inputs", join_flags.dump_inputs)->group("");
+  join_cmd->add_option("--debug-capture-dir", join_flags.capture_dir)->group("");
+
+  StateDirFlags audit_flags;
+  bool audit_json = false;
+  CLI::App* audit_cmd =
+      app.add_subcommand("audit", "show every message this client sent to the coordinator");
+  AddStateDirFlags(audit_cmd, audit_flags);
+  audit_cmd->add_flag("--json", audit_json, "print the log's JSON lines");
+
   CLI11_PARSE(app, argc, argv);
   if (absl::Status st = InitLogging(kProgram, log_level); !st.ok()) {
     return ReportError(kProgram, st);
@@ -134,5 +281,7 @@ int main(int argc, char** argv) {
     }
     return ReportError(kProgram, RunEnrol(enrol_flags, enrol));
   }
+  if (*join_cmd) return ReportError(kProgram, RunJoin(join_flags, signals));
+  if (*audit_cmd) return ReportError(kProgram, RunAudit(audit_flags, audit_json));
   return ReportError(kProgram, RunCheck(check_flags, check_address));
 }

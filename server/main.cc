@@ -3,11 +3,14 @@
 //   tontine-coordinator init   --state-dir DIR [--host NAME]...
 //   tontine-coordinator invite --state-dir DIR [--tag k=v]... [--expires 7d] [--json]
 //   tontine-coordinator serve  --config coordinator.yaml [--state-dir DIR] [--listen ADDR]
+//                              [--exit-when-done] [--port-file FILE]
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -26,6 +29,8 @@
 #include "common/config/coordinator_config.h"
 #include "server/identity/invites.h"
 #include "server/identity/state_dir.h"
+#include "proto/wire_status.h"
+#include "server/round/round_runner.h"
 #include "server/service/coordinator_service.h"
 #include "server/service/grpc_server.h"
 #include "spdlog/spdlog.h"
@@ -92,14 +97,18 @@ struct ServeFlags {
   std::string listen;
   bool insecure = false;
   std::string port_file;
+  bool exit_when_done = false;
+  int aggregation_slots = 4;
+  std::string debug_dump_sums;
 };
 
-// Blocks until SIGINT or SIGTERM. The signals are blocked in every thread (set before any
-// thread starts) and taken here with sigwait.
+// Blocks until SIGINT or SIGTERM, or SIGUSR1 (which the round loop raises when it ends).
+// The signals are blocked in every thread (set before any thread starts) and taken here
+// with sigwait.
 void WaitForTermination(const sigset_t& signals) {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  spdlog::info("received signal {}; shutting down", signal_number);
+  if (signal_number != SIGUSR1) spdlog::info("received signal {}; shutting down", signal_number);
 }
 
 absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
@@ -120,12 +129,24 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
                  config.state_dir.string(), store->migration().from_version,
                  store->migration().to_version, store->migration().backup.string());
   }
+  TONTINE_ASSIGN_OR_RETURN(std::string experiment_yaml, ReadFile(config.experiment_path));
   Executor executor(2);
   service::SessionRegistry sessions(store.get(), &executor, Clock::Real());
   service::CoordinatorService svc(
       store.get(), &executor, &sessions, Clock::Real(),
       {kVersion, config.experiment.name, config.limits.heartbeat_interval,
        config.limits.max_sessions});
+  round::RoundRunnerOptions round_options;
+  round_options.experiment = config.experiment;
+  round_options.experiment_yaml = experiment_yaml;
+  round_options.state_dir = config.state_dir;
+  round_options.aggregation_slots = flags.aggregation_slots;
+  round_options.debug_dump_dir = flags.debug_dump_sums;
+  TONTINE_ASSIGN_OR_RETURN(
+      std::unique_ptr<round::RoundRunner> runner,
+      round::RoundRunner::Create(store.get(), &sessions, Clock::Real(), round_options));
+  sessions.SetRoundListener(runner.get());
+  svc.SetRoundService(runner.get());
   identity::StateDirPaths paths(config.state_dir);
   TONTINE_ASSIGN_OR_RETURN(
       auto server, service::GrpcServer::Start(&svc, {config.listen, config.insecure,
@@ -137,12 +158,26 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
   if (!flags.port_file.empty()) {
     TONTINE_RETURN_IF_ERROR(WriteFileAtomic(flags.port_file, absl::StrCat(server->port(), "\n")));
   }
+  absl::Status loop_status;
+  std::thread loop([&] {
+    loop_status = runner->Run();
+    if (!loop_status.ok() && !absl::IsCancelled(loop_status)) {
+      spdlog::error("the round loop stopped: {}", DescribeStatus(loop_status));
+      kill(getpid(), SIGUSR1);
+    } else if (loop_status.ok() && flags.exit_when_done) {
+      kill(getpid(), SIGUSR1);
+    }
+  });
   WaitForTermination(signals);
+  runner->Stop();
+  loop.join();
   // Order matters: the server's in-flight calls finish through the executor, and the
   // executor's queued work refers to the service and registry, destroyed after it.
   server->Shutdown(absl::Seconds(5));
   executor.Shutdown();
-  return absl::OkStatus();
+  sessions.SetRoundListener(nullptr);
+  if (absl::IsCancelled(loop_status)) return absl::OkStatus();
+  return loop_status;
 }
 
 }  // namespace
@@ -155,6 +190,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CLI::App app{"Tontine coordinator: federated fine-tuning under secure aggregation"};
@@ -187,6 +223,14 @@ int main(int argc, char** argv) {
   serve->add_flag("--insecure", serve_flags.insecure, "serve plaintext (loopback experiments)");
   serve->add_option("--port-file", serve_flags.port_file,
                     "write the bound port here once listening (for scripts using port 0)");
+  serve->add_flag("--exit-when-done", serve_flags.exit_when_done,
+                  "exit once the experiment's rounds are done (for scripts and simulate)");
+  serve->add_option("--aggregation-slots", serve_flags.aggregation_slots,
+                    "masked updates received at once; each holds one vector in memory "
+                    "(default 4)")
+      ->check(CLI::Range(1, 1024));
+  // Test hook, hidden from --help: dump each round's unmasked sum for the fault tests.
+  serve->add_option("--debug-dump-sums", serve_flags.debug_dump_sums)->group("");
 
   CLI11_PARSE(app, argc, argv);
   if (absl::Status st = InitLogging(kProgram, "info"); !st.ok()) return ReportError(kProgram, st);

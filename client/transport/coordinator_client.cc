@@ -111,4 +111,89 @@ absl::StatusOr<v1::Welcome> CoordinatorClient::Handshake(const v1::Hello& hello,
   return in.welcome();
 }
 
+SessionStream::SessionStream(v1::Coordinator::Stub& stub, const std::string& authorization) {
+  if (!authorization.empty()) context_.AddMetadata("authorization", authorization);
+  stream_ = stub.Session(&context_);
+}
+
+bool SessionStream::Write(const v1::ClientMessage& message) {
+  absl::MutexLock lock(&write_mu_);
+  return stream_->Write(message);
+}
+
+bool SessionStream::Read(v1::ServerMessage* message) { return stream_->Read(message); }
+
+void SessionStream::Cancel() { context_.TryCancel(); }
+
+grpc::Status SessionStream::Finish() { return stream_->Finish(); }
+
+std::unique_ptr<SessionStream> CoordinatorClient::OpenSession() {
+  return std::make_unique<SessionStream>(
+      *stub_, options_.credential.empty() ? "" : absl::StrCat("Bearer ", options_.credential));
+}
+
+absl::Status CoordinatorClient::DownloadAdapter(
+    uint64_t version, uint64_t offset,
+    const std::function<absl::Status(const v1::AdapterChunk&)>& on_chunk, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(timeout));
+  Authorize(context);
+  v1::DownloadAdapterRequest request;
+  request.set_version(version);
+  request.set_offset_bytes(offset);
+  auto reader = stub_->DownloadAdapter(&context, request);
+  v1::AdapterChunk chunk;
+  absl::Status failed;
+  while (reader->Read(&chunk)) {
+    failed = on_chunk(chunk);
+    if (!failed.ok()) {
+      context.TryCancel();
+      break;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!failed.ok()) return failed;
+  return status.ok() ? absl::OkStatus() : Convert(status);
+}
+
+absl::StatusOr<v1::UploadReceipt> CoordinatorClient::UploadMaskedUpdate(
+    uint64_t round_id, std::span<const uint32_t> words, uint64_t offset, uint64_t chunk_words,
+    const std::string& sha256, const std::function<void(const v1::MaskedUpdateChunk&)>& on_chunk,
+    absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(timeout));
+  Authorize(context);
+  v1::UploadReceipt receipt;
+  auto writer = stub_->UploadMaskedUpdate(&context, &receipt);
+  v1::MaskedUpdateChunk chunk;
+  for (uint64_t at = offset; at < words.size(); at += chunk_words) {
+    const uint64_t n = std::min<uint64_t>(chunk_words, words.size() - at);
+    chunk.Clear();
+    chunk.set_round_id(round_id);
+    chunk.set_offset_words(at);
+    chunk.set_vector_words(words.size());
+    chunk.set_data(reinterpret_cast<const char*>(words.data() + at), n * sizeof(uint32_t));
+    if (at + n == words.size()) chunk.set_sha256(sha256);
+    on_chunk(chunk);
+    if (!writer->Write(chunk)) break;  // the coordinator ended the call: Finish says why
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!status.ok()) return Convert(status);
+  return receipt;
+}
+
+absl::StatusOr<v1::UploadReceipt> CoordinatorClient::GetUploadStatus(uint64_t round_id,
+                                                                     absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(timeout));
+  Authorize(context);
+  v1::GetUploadStatusRequest request;
+  request.set_round_id(round_id);
+  v1::UploadReceipt receipt;
+  grpc::Status status = stub_->GetUploadStatus(&context, request, &receipt);
+  if (!status.ok()) return Convert(status);
+  return receipt;
+}
+
 }  // namespace tontine::transport

@@ -1,5 +1,7 @@
 #include "common/ml/model_config.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
@@ -157,6 +159,30 @@ std::string ModelConfigToJson(const ModelConfig& c) {
   if (c.eos_token_id >= 0) j["eos_token_id"] = c.eos_token_id;
   if (c.pad_token_id >= 0) j["pad_token_id"] = c.pad_token_id;
   return j.dump(2) + "\n";
+}
+
+std::vector<LinearShape> LoraTargetShapes(const ModelConfig& config,
+                                          const std::vector<std::string>& targets) {
+  const int64_t hidden = config.hidden_size, attention = config.num_attention_heads * config.head_dim,
+                kv = config.num_key_value_heads * config.head_dim,
+                intermediate = config.intermediate_size;
+  const std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> projections = {
+      {"self_attn.q_proj", {hidden, attention}},    {"self_attn.k_proj", {hidden, kv}},
+      {"self_attn.v_proj", {hidden, kv}},           {"self_attn.o_proj", {attention, hidden}},
+      {"mlp.gate_proj", {hidden, intermediate}},    {"mlp.up_proj", {hidden, intermediate}},
+      {"mlp.down_proj", {intermediate, hidden}}};
+  std::vector<LinearShape> shapes;
+  for (int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
+    for (const auto& [path, in_out] : projections) {
+      const std::string own_name = path.substr(path.find('.') + 1);
+      if (std::find(targets.begin(), targets.end(), own_name) == targets.end()) continue;
+      shapes.push_back({absl::StrCat("model.layers.", layer, ".", path), in_out.first,
+                        in_out.second});
+    }
+  }
+  std::sort(shapes.begin(), shapes.end(),
+            [](const LinearShape& a, const LinearShape& b) { return a.module < b.module; });
+  return shapes;
 }
 
 }  // namespace tontine::ml

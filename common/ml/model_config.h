@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -43,6 +44,19 @@ absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view json, absl::strin
 
 // config.json text for `config` (architectures, torch_dtype float32, hidden_act silu …).
 std::string ModelConfigToJson(const ModelConfig& config);
+
+// One linear layer LoRA may wrap: its module path and the shape of its weight.
+struct LinearShape {
+  std::string module;  // e.g. "model.layers.0.self_attn.q_proj"
+  int64_t in_features = 0;
+  int64_t out_features = 0;
+};
+
+// Every projection of `config` whose own name is in `targets` (q_proj, k_proj, v_proj,
+// o_proj, gate_proj, up_proj, down_proj), sorted by module path: the modules InjectLora
+// wraps, known without building the model (the coordinator has no LibTorch).
+std::vector<LinearShape> LoraTargetShapes(const ModelConfig& config,
+                                          const std::vector<std::string>& targets);
 
 }  // namespace tontine::ml
 

@@ -36,6 +36,37 @@ SecAggPhase SecAggServer::phase() const {
   return phase_;
 }
 
+std::vector<uint32_t> SecAggServer::Awaited() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<uint32_t> awaited;
+  switch (phase_) {
+    case SecAggPhase::kAdvertiseKeys:
+      for (uint32_t i = 0; i < params_.cohort_size(); ++i) {
+        if (!advertised_.contains(i)) awaited.push_back(i);
+      }
+      break;
+    case SecAggPhase::kShareKeys:
+      for (const auto& [index, unused] : advertised_) {
+        if (!shares_.contains(index)) awaited.push_back(index);
+      }
+      break;
+    case SecAggPhase::kMaskedInput:
+      for (uint32_t index : kept_) {
+        if (!uploaded_.contains(index)) awaited.push_back(index);
+      }
+      break;
+    case SecAggPhase::kUnmask:
+      for (const auto& [index, unused] : asked_) {
+        if (!answered_.contains(index)) awaited.push_back(index);
+      }
+      break;
+    case SecAggPhase::kCompleted:
+    case SecAggPhase::kAborted:
+      break;
+  }
+  return awaited;
+}
+
 std::string SecAggServer::session_id() const {
   absl::ReaderMutexLock lock(&mu_);
   return session_id_;

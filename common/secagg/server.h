@@ -91,6 +91,11 @@ class SecAggServer {
   absl::StatusOr<SecAggAggregate> Finish();
 
   SecAggPhase phase() const;
+  // The cohort indices the current phase still waits for, sorted: those that have not
+  // advertised keys, sent shares, uploaded or answered the unmask request (of those the phase
+  // asked). Empty once the round is completed or aborted. The caller closes a phase early
+  // when every index awaited has gone away.
+  std::vector<uint32_t> Awaited() const;
   // The session id, once AdvertiseKeys has closed ("" before).
   std::string session_id() const;
 

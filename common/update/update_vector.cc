@@ -161,4 +161,14 @@ absl::StatusOr<AggregateUpdate> DecodeAggregate(std::span<const uint32_t> sum,
   return aggregate;
 }
 
+uint32_t RoundMaxWeight(bool uniform_weighting) {
+  return uniform_weighting ? 1 : kMaxWeightBound;
+}
+
+uint32_t ParticipantWeight(bool uniform_weighting, uint64_t tokens, double cap) {
+  if (uniform_weighting || !(cap > 0)) return 1;
+  const double share = std::min(static_cast<double>(tokens), cap) / cap;
+  return std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(kMaxWeightBound * share)));
+}
+
 }  // namespace tontine::update

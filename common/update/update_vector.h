@@ -80,6 +80,14 @@ struct AggregateUpdate {
   std::vector<BucketMetrics> metrics;  // [metric_buckets]: cohort totals
 };
 
+// W_max of a Round: 1 under uniform weighting, else kMaxWeightBound. Coordinator and
+// participants derive it the same way from TrainingTask.uniform_weighting.
+uint32_t RoundMaxWeight(bool uniform_weighting);
+
+// A participant's weight under token weighting: max(1, round(W_max · min(tokens, cap) / cap)),
+// where `cap` (> 0) training tokens count as W_max. 1 under uniform weighting.
+uint32_t ParticipantWeight(bool uniform_weighting, uint64_t tokens, double cap);
+
 // INVALID_ARGUMENT unless delta_words ≤ 2^32, metric_buckets ≤ 1024 and
 // 1 ≤ max_weight ≤ 2^16.
 absl::Status ValidateLayout(const UpdateLayout& layout);

@@ -89,6 +89,7 @@ absl::Status CoordinatorService::FillStatus(const std::string& authorization,
   response->set_participants_enrolled(static_cast<uint32_t>(enrolled.size()));
   response->set_participants_connected(static_cast<uint32_t>(sessions_->size()));
   response->set_caller_participant_id(caller.id);
+  if (RoundService* rounds = rounds_.load(); rounds != nullptr) rounds->FillStatus(*response);
   if (adapter.has_value()) {
     v1::AdapterVersion* latest = response->mutable_latest_adapter();
     latest->set_version(static_cast<uint64_t>(adapter->version));

@@ -1,17 +1,20 @@
 // The tontine.v1.Coordinator gRPC service (callback API). Each handler does O(1) work on the
 // gRPC thread and hands store access to the executor.
 //
-// Implemented here: Enrol, Session (authentication, Hello/Welcome, heartbeats; round
-// messages go to the SessionRegistry's round listener) and GetStatus. The transfer RPCs
-// (DownloadAdapter, UploadMaskedUpdate, GetUploadStatus) arrive with the round manager.
+// Enrol, Session (authentication, Hello/Welcome, heartbeats; round messages go to the
+// SessionRegistry's round listener), GetStatus, and the transfers, which authenticate here
+// and hand the rest to the RoundService: DownloadAdapter (chunks read from the version's
+// file, resumable by offset) and UploadMaskedUpdate / GetUploadStatus.
 // Safe for concurrent use.
 #ifndef TONTINE_SERVER_SERVICE_COORDINATOR_SERVICE_H_
 #define TONTINE_SERVER_SERVICE_COORDINATOR_SERVICE_H_
 
+#include <atomic>
 #include <string>
 
 #include "common/base/clock.h"
 #include "common/base/executor.h"
+#include "server/service/round_service.h"
 #include "server/service/session.h"
 #include "server/service/session_registry.h"
 #include "server/store/store.h"
@@ -40,6 +43,17 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
                                       const v1::GetStatusRequest* request,
                                       v1::CoordinatorStatus* response) override;
+  grpc::ServerWriteReactor<v1::AdapterChunk>* DownloadAdapter(
+      grpc::CallbackServerContext* context, const v1::DownloadAdapterRequest* request) override;
+  grpc::ServerReadReactor<v1::MaskedUpdateChunk>* UploadMaskedUpdate(
+      grpc::CallbackServerContext* context, v1::UploadReceipt* response) override;
+  grpc::ServerUnaryReactor* GetUploadStatus(grpc::CallbackServerContext* context,
+                                            const v1::GetUploadStatusRequest* request,
+                                            v1::UploadReceipt* response) override;
+
+  // Who serves rounds; until set, transfers are FAILED_PRECONDITION "no experiment".
+  // `rounds` must outlive the service.
+  void SetRoundService(RoundService* rounds);
 
  private:
   absl::Status FillStatus(const std::string& authorization, v1::CoordinatorStatus* response);
@@ -49,6 +63,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   SessionRegistry* const sessions_;
   const Clock* const clock_;
   const ServiceOptions options_;
+  std::atomic<RoundService*> rounds_{nullptr};
 };
 
 }  // namespace tontine::service

@@ -1,0 +1,540 @@
+#include "client/runner/participant.h"
+
+#include <signal.h>
+
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <random>
+#include <system_error>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/encoding.h"
+#include "common/base/files.h"
+#include "common/base/splitmix.h"
+#include "common/base/status_macros.h"
+#include "common/base/version.h"
+#include "common/crypto/sha256.h"
+#include "common/secagg/client.h"
+#include "common/update/peft_format.h"
+#include "common/update/quantize.h"
+#include "proto/wire_status.h"
+#include "spdlog/spdlog.h"
+
+namespace tontine::runner {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Words per upload chunk: 1 MiB of data, well under the 4 MiB per-chunk limit.
+constexpr uint64_t kChunkWords = 1u << 18;
+constexpr int kUploadAttempts = 20;
+
+const char* ClientMessageName(const v1::ClientMessage& message) {
+  switch (message.payload_case()) {
+    case v1::ClientMessage::kHello: return "Hello";
+    case v1::ClientMessage::kHeartbeat: return "Heartbeat";
+    case v1::ClientMessage::kRoundResponse: return "RoundResponse";
+    case v1::ClientMessage::kAdvertiseKeys: return "AdvertiseKeys";
+    case v1::ClientMessage::kShareKeys: return "ShareKeys";
+    case v1::ClientMessage::kUnmaskResponse: return "UnmaskResponse";
+    case v1::ClientMessage::kAbort: return "ClientAbort";
+    case v1::ClientMessage::kProgress: return "TrainingProgress";
+    default: return "Unknown";
+  }
+}
+
+uint64_t RoundOf(const v1::ServerMessage& message) {
+  switch (message.payload_case()) {
+    case v1::ServerMessage::kInvitation: return message.invitation().round_id();
+    case v1::ServerMessage::kShareKeysRequest: return message.share_keys_request().round_id();
+    case v1::ServerMessage::kMaskedInputRequest: return message.masked_input_request().round_id();
+    case v1::ServerMessage::kUnmaskRequest: return message.unmask_request().round_id();
+    case v1::ServerMessage::kRoundResult: return message.round_result().round_id();
+    case v1::ServerMessage::kRoundCancelled: return message.round_cancelled().round_id();
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<DropPoint> ParseDropPoint(absl::string_view name) {
+  if (name == "advertise_keys") return DropPoint::kAdvertiseKeys;
+  if (name == "share_keys") return DropPoint::kShareKeys;
+  if (name == "training") return DropPoint::kTraining;
+  if (name == "masked_input") return DropPoint::kMaskedInput;
+  if (name == "unmask") return DropPoint::kUnmask;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown drop point '", name,
+      "'; use advertise_keys, share_keys, training, masked_input or unmask"));
+}
+
+// One round in flight: the messages that arrived for it, and whether it is over.
+class Participant::Round {
+ public:
+  explicit Round(v1::RoundInvitation invitation) : invitation(std::move(invitation)) {}
+
+  const v1::RoundInvitation invitation;
+
+  void Push(v1::ServerMessage message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(message));
+    cv_.notify_all();
+  }
+  void Cancel() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    cv_.notify_all();
+  }
+  bool cancelled() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancelled_;
+  }
+  void Trained(absl::StatusOr<LocalUpdate> update) {
+    std::lock_guard<std::mutex> lock(mu_);
+    update_ = std::move(update);
+    cv_.notify_all();
+  }
+  // The next message for the round, or nullopt once cancelled. When `training` is set, also
+  // returns (nullopt) as soon as training finished: check TakeUpdate.
+  std::optional<v1::ServerMessage> Next(bool wake_on_training) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] {
+      return cancelled_ || !queue_.empty() || (wake_on_training && update_.has_value());
+    });
+    if (cancelled_ || queue_.empty()) return std::nullopt;
+    v1::ServerMessage message = std::move(queue_.front());
+    queue_.pop_front();
+    return message;
+  }
+  std::optional<absl::StatusOr<LocalUpdate>> TakeUpdate() {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto out = std::move(update_);
+    update_.reset();
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<v1::ServerMessage> queue_;
+  bool cancelled_ = false;
+  std::optional<absl::StatusOr<LocalUpdate>> update_;
+};
+
+Participant::Participant(ParticipantOptions options, UpdateProducer* producer)
+    : options_(std::move(options)),
+      producer_(producer),
+      client_(transport::CoordinatorClient::Create(options_.identity.Channel(options_.address))),
+      log_(options_.state_dir / kTransparencyLogFile, options_.capture_dir) {}
+
+Participant::~Participant() = default;
+
+void Participant::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+  if (stream_ != nullptr) stream_->Cancel();
+}
+
+void Participant::MaybeDrop(DropPoint point, uint64_t round_id) const {
+  if (options_.drop_at != point || options_.drop_probability <= 0) return;
+  uint64_t h = SplitMix64(options_.drop_seed ^ SplitMix64(round_id));
+  for (char c : options_.identity.participant_id) h = SplitMix64(h ^ static_cast<uint8_t>(c));
+  const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
+  if (u < options_.drop_probability) {
+    spdlog::warn("simulated dropout: killing this client in round {}", round_id);
+    ::raise(SIGKILL);
+  }
+}
+
+bool Participant::Send(transport::SessionStream& stream, const v1::ClientMessage& message,
+                       uint64_t round) {
+  if (absl::Status st = log_.Record("Session", ClientMessageName(message), round, message);
+      !st.ok()) {
+    spdlog::error("not sending {}: {}", ClientMessageName(message), st.ToString());
+    return false;
+  }
+  return stream.Write(message);
+}
+
+absl::Status Participant::Run() {
+  absl::Duration backoff = options_.initial_backoff;
+  std::mt19937_64 rng(std::random_device{}());
+  while (true) {
+    bool welcomed = false;
+    absl::Status status = RunSession(welcomed);
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return absl::OkStatus();
+    }
+    if (absl::IsUnauthenticated(status) || absl::IsFailedPrecondition(status)) return status;
+    if (welcomed) backoff = options_.initial_backoff;
+    // Full jitter over the upper half: a fleet of laptops does not reconnect in lock step.
+    const double jitter = std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+    const absl::Duration wait = backoff * jitter;
+    spdlog::warn("session ended ({}); reconnecting in {}", DescribeStatus(status),
+                 absl::FormatDuration(absl::Milliseconds(absl::ToInt64Milliseconds(wait))));
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    if (mu_.AwaitWithTimeout(absl::Condition(&stopping), wait)) return absl::OkStatus();
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+absl::Status Participant::RunSession(bool& welcomed) {
+  std::unique_ptr<transport::SessionStream> stream = client_->OpenSession();
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::OkStatus();
+    stream_ = stream.get();
+  }
+  v1::ClientMessage hello_message;
+  v1::Hello& hello = *hello_message.mutable_hello();
+  hello.set_protocol_version(kProtocolVersion);
+  hello.set_client_version(kVersion);
+  hello.set_base_model_sha256(producer_->BaseModelSha256());
+  hello.add_prgs(v1::PRG_ALGORITHM_AES256_CTR);
+  hello.add_prgs(v1::PRG_ALGORITHM_CHACHA20);
+  hello.set_threads(options_.threads_offered);
+  hello.set_memory_limit_mib(options_.memory_limit_mib);
+  Send(*stream, hello_message, 0);
+
+  std::shared_ptr<Round> round;
+  std::thread round_thread;
+  std::thread heartbeat;
+  std::mutex heartbeat_mu;
+  std::condition_variable heartbeat_cv;
+  bool session_over = false;
+  auto end_round = [&] {
+    if (round != nullptr) round->Cancel();
+    if (round_thread.joinable()) round_thread.join();
+    round.reset();
+  };
+
+  v1::ServerMessage message;
+  while (stream->Read(&message)) {
+    if (message.has_welcome()) {
+      welcomed = true;
+      const v1::Welcome& welcome = message.welcome();
+      spdlog::info("connected as {} to coordinator {}; experiment '{}'", welcome.participant_id(),
+                   welcome.coordinator_version(), welcome.experiment());
+      const auto interval = std::chrono::milliseconds(
+          std::max<uint64_t>(1000, welcome.heartbeat_interval_ms()));
+      heartbeat = std::thread([&, interval, stream_ptr = stream.get()] {
+        std::unique_lock<std::mutex> lock(heartbeat_mu);
+        while (!heartbeat_cv.wait_for(lock, interval, [&] { return session_over; })) {
+          v1::ClientMessage beat;
+          beat.mutable_heartbeat()->set_sent_unix_ms(
+              static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())));
+          Send(*stream_ptr, beat, 0);
+        }
+      });
+      continue;
+    }
+    if (message.has_refused()) {
+      spdlog::warn("the coordinator refused a message: {} {}", message.refused().code(),
+                   message.refused().message());
+      continue;
+    }
+    if (message.has_invitation()) {
+      // A new invitation supersedes any round still in flight (the coordinator moved on).
+      end_round();
+      round = std::make_shared<Round>(message.invitation());
+      round_thread = std::thread(&Participant::RunRound, this, round, stream.get());
+      continue;
+    }
+    if (round != nullptr && RoundOf(message) == round->invitation.round_id()) {
+      round->Push(message);
+    }
+  }
+  end_round();
+  {
+    std::lock_guard<std::mutex> lock(heartbeat_mu);
+    session_over = true;
+  }
+  heartbeat_cv.notify_all();
+  if (heartbeat.joinable()) heartbeat.join();
+  {
+    absl::MutexLock lock(&mu_);
+    stream_ = nullptr;
+  }
+  return client_->Convert(stream->Finish());
+}
+
+absl::Status Participant::FetchAdapter(const v1::RoundInvitation& invitation, const fs::path& dir) {
+  const v1::AdapterVersion& version = invitation.adapter();
+  const fs::path file = dir / update::kPeftWeightsFile;
+  std::error_code ec;
+  if (fs::exists(file, ec)) {
+    absl::StatusOr<std::string> held = crypto::Sha256File(file);
+    if (held.ok() && *held == version.sha256()) return absl::OkStatus();
+  }
+  TONTINE_RETURN_IF_ERROR(MakeDirs(dir));
+  update::LoraSpec spec;
+  const v1::AdapterSpec& wire = invitation.task().adapter();
+  spec.rank = wire.rank();
+  spec.alpha = wire.alpha();
+  spec.dropout = wire.dropout();
+  spec.target_modules.assign(wire.target_modules().begin(), wire.target_modules().end());
+  TONTINE_RETURN_IF_ERROR(
+      WriteFileAtomic(dir / update::kPeftConfigFile, update::PeftConfigJson(spec)));
+  const fs::path partial = dir / (std::string(update::kPeftWeightsFile) + ".partial");
+  // Resume from what an interrupted download left.
+  uint64_t have = fs::exists(partial, ec) ? fs::file_size(partial, ec) : 0;
+  if (ec || have > version.size_bytes()) have = 0;
+  for (int attempt = 0; have < version.size_bytes() || attempt == 0; ++attempt) {
+    std::ofstream out(partial, have == 0 ? std::ios::binary | std::ios::trunc
+                                         : std::ios::binary | std::ios::app);
+    v1::DownloadAdapterRequest request;  // recorded for the transparency log
+    request.set_version(version.version());
+    request.set_offset_bytes(have);
+    TONTINE_RETURN_IF_ERROR(log_.Record("DownloadAdapter", "DownloadAdapterRequest",
+                                        invitation.round_id(), request));
+    absl::Status status = client_->DownloadAdapter(
+        version.version(), have, [&](const v1::AdapterChunk& chunk) -> absl::Status {
+          if (chunk.offset_bytes() != have || chunk.adapter().sha256() != version.sha256()) {
+            return absl::DataLossError("the adapter download went out of order");
+          }
+          out.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
+          have += chunk.data().size();
+          return out ? absl::OkStatus()
+                     : absl::InternalError(absl::StrCat("cannot write ", partial.string()));
+        });
+    out.close();
+    if (status.ok() || attempt >= 4) {
+      TONTINE_RETURN_IF_ERROR(status);
+      break;
+    }
+    spdlog::warn("adapter download interrupted at {} bytes ({}); resuming", have,
+                 DescribeStatus(status));
+  }
+  TONTINE_ASSIGN_OR_RETURN(std::string digest, crypto::Sha256File(partial));
+  if (digest != version.sha256()) {
+    fs::remove(partial, ec);
+    return absl::DataLossError(absl::StrCat("adapter v", version.version(),
+                                            " does not match its SHA-256; discarded"));
+  }
+  fs::rename(partial, file, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot move ", partial.string(), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Participant::Upload(const Round& round, const std::vector<uint32_t>& masked) {
+  const uint64_t round_id = round.invitation.round_id();
+  TONTINE_ASSIGN_OR_RETURN(
+      std::string digest,
+      crypto::Sha256Digest(absl::string_view(reinterpret_cast<const char*>(masked.data()),
+                                             masked.size() * sizeof(uint32_t))));
+  uint64_t offset = 0;
+  absl::Status last;
+  for (int attempt = 0; attempt < kUploadAttempts && !round.cancelled(); ++attempt) {
+    bool first = true;
+    absl::Status logged;
+    absl::StatusOr<v1::UploadReceipt> receipt = client_->UploadMaskedUpdate(
+        round_id, masked, offset, kChunkWords, digest, [&](const v1::MaskedUpdateChunk& chunk) {
+          if (absl::Status st = log_.Record("UploadMaskedUpdate", "MaskedUpdateChunk", round_id,
+                                            chunk);
+              !st.ok()) {
+            logged = st;
+          }
+          if (!first) MaybeDrop(DropPoint::kMaskedInput, round_id);  // mid-upload
+          first = false;
+        });
+    TONTINE_RETURN_IF_ERROR(logged);
+    if (receipt.ok() && receipt->complete()) return absl::OkStatus();
+    last = receipt.ok() ? absl::DataLossError("the upload ended incomplete") : receipt.status();
+    const std::optional<v1::ErrorDetail> detail = GetErrorDetail(last);
+    if (!absl::IsUnavailable(last) && !absl::IsDeadlineExceeded(last) &&
+        !(receipt.ok() && !receipt->complete())) {
+      return last;  // the coordinator refused the update: retrying sends the same
+    }
+    const int64_t wait_ms = detail && detail->retry_after_ms() > 0 ? detail->retry_after_ms()
+                                                                   : 200 * (attempt + 1);
+    absl::SleepFor(absl::Milliseconds(wait_ms));
+    v1::GetUploadStatusRequest status_request;
+    status_request.set_round_id(round_id);
+    TONTINE_RETURN_IF_ERROR(
+        log_.Record("GetUploadStatus", "GetUploadStatusRequest", round_id, status_request));
+    absl::StatusOr<v1::UploadReceipt> held = client_->GetUploadStatus(round_id);
+    offset = held.ok() ? held->received_words() : 0;
+  }
+  return last;
+}
+
+void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStream* stream) {
+  const v1::RoundInvitation& invitation = round->invitation;
+  const uint64_t round_id = invitation.round_id();
+  auto abort = [&](v1::RoundPhase phase, absl::string_view reason, const absl::Status& why) {
+    spdlog::warn("leaving round {}: {}", round_id, DescribeStatus(why));
+    v1::ClientMessage message;
+    v1::ClientAbort& a = *message.mutable_abort();
+    a.set_round_id(round_id);
+    a.set_phase(phase);
+    a.set_reason(std::string(reason));
+    a.set_message(std::string(why.message()));
+    Send(*stream, message, round_id);
+  };
+
+  v1::ClientMessage response;
+  response.mutable_round_response()->set_round_id(round_id);
+  if (invitation.base_model_sha256() != producer_->BaseModelSha256()) {
+    response.mutable_round_response()->set_accept(false);
+    response.mutable_round_response()->set_decline_reason("BASE_MODEL_MISMATCH");
+    spdlog::error("round {} uses base model {}; this client holds {}", round_id,
+                  HexEncode(invitation.base_model_sha256()),
+                  HexEncode(producer_->BaseModelSha256()));
+    Send(*stream, response, round_id);
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<secagg::SecAggClient>> created = secagg::SecAggClient::Create(
+      round_id, invitation.cohort_index(), invitation.secagg(), options_.secagg_threads);
+  if (!created.ok()) {
+    response.mutable_round_response()->set_accept(false);
+    response.mutable_round_response()->set_decline_reason(std::string(created.status().message()));
+    Send(*stream, response, round_id);
+    return;
+  }
+  secagg::SecAggClient& secagg = **created;
+  response.mutable_round_response()->set_accept(true);
+  Send(*stream, response, round_id);
+  spdlog::info("round {}: taking part as index {} of {}", round_id, invitation.cohort_index(),
+               invitation.secagg().cohort_size());
+
+  MaybeDrop(DropPoint::kAdvertiseKeys, round_id);
+  absl::StatusOr<v1::AdvertiseKeys> keys = secagg.AdvertiseKeys();
+  if (!keys.ok()) return abort(v1::ROUND_PHASE_ADVERTISE_KEYS, "INTERNAL", keys.status());
+  v1::ClientMessage advertise;
+  *advertise.mutable_advertise_keys() = *keys;
+  Send(*stream, advertise, round_id);
+
+  // Training runs beside the key exchange.
+  std::thread trainer([this, round, stream] {
+    const v1::RoundInvitation& inv = round->invitation;
+    const fs::path dir =
+        options_.state_dir / "adapters" / absl::StrCat("v", inv.adapter().version());
+    if (absl::Status st = FetchAdapter(inv, dir); !st.ok()) return round->Trained(st);
+    ProduceContext context;
+    context.invitation = &inv;
+    context.adapter_dir = dir;
+    context.should_abort = [round] { return round->cancelled(); };
+    context.on_step = [&, round_id = inv.round_id()](int done, int total) {
+      if (done == 1) MaybeDrop(DropPoint::kTraining, round_id);
+      v1::ClientMessage progress;
+      progress.mutable_progress()->set_round_id(round_id);
+      progress.mutable_progress()->set_steps_done(static_cast<uint32_t>(done));
+      progress.mutable_progress()->set_steps_total(static_cast<uint32_t>(total));
+      Send(*stream, progress, round_id);
+    };
+    round->Trained(producer_->Produce(context));
+  });
+  struct JoinOnExit {
+    std::thread& t;
+    Round& r;
+    ~JoinOnExit() {
+      r.Cancel();
+      t.join();
+    }
+  } join_trainer{trainer, *round};
+
+  std::optional<LocalUpdate> update;
+  bool masked_input_requested = false;
+  bool uploaded = false;
+  while (true) {
+    std::optional<v1::ServerMessage> message = round->Next(/*wake_on_training=*/!update);
+    if (!message.has_value()) {
+      if (round->cancelled()) return;
+      std::optional<absl::StatusOr<LocalUpdate>> trained = round->TakeUpdate();
+      if (!trained.has_value()) continue;
+      if (!trained->ok()) {
+        return abort(v1::ROUND_PHASE_MASKED_INPUT, "TRAINING_FAILED", trained->status());
+      }
+      update = std::move(**trained);
+    } else {
+      switch (message->payload_case()) {
+        case v1::ServerMessage::kShareKeysRequest: {
+          MaybeDrop(DropPoint::kShareKeys, round_id);
+          absl::StatusOr<v1::ShareKeys> shares =
+              secagg.HandleShareKeysRequest(message->share_keys_request());
+          if (!shares.ok()) {
+            return abort(v1::ROUND_PHASE_SHARE_KEYS, "SHARE_KEYS_REFUSED", shares.status());
+          }
+          v1::ClientMessage out;
+          *out.mutable_share_keys() = *shares;
+          Send(*stream, out, round_id);
+          break;
+        }
+        case v1::ServerMessage::kMaskedInputRequest: {
+          if (absl::Status st = secagg.HandleMaskedInputRequest(message->masked_input_request());
+              !st.ok()) {
+            return abort(v1::ROUND_PHASE_MASKED_INPUT, "MASKED_INPUT_REFUSED", st);
+          }
+          masked_input_requested = true;
+          break;
+        }
+        case v1::ServerMessage::kUnmaskRequest: {
+          MaybeDrop(DropPoint::kUnmask, round_id);
+          absl::StatusOr<v1::UnmaskResponse> shares =
+              secagg.HandleUnmaskRequest(message->unmask_request());
+          if (!shares.ok()) return abort(v1::ROUND_PHASE_UNMASK, "UNMASK_REFUSED", shares.status());
+          v1::ClientMessage out;
+          *out.mutable_unmask_response() = *shares;
+          Send(*stream, out, round_id);
+          break;
+        }
+        case v1::ServerMessage::kRoundResult: {
+          const v1::RoundResult& result = message->round_result();
+          if (result.outcome() == v1::ROUND_OUTCOME_COMMITTED) {
+            if (uploaded) ++rounds_committed_;
+            spdlog::info("round {} committed: {} participants, {} dropped; adapter v{}", round_id,
+                         result.participants(), result.dropped(), result.adapter().version());
+          } else {
+            spdlog::warn("round {} aborted: {}", round_id, result.reason());
+          }
+          return;
+        }
+        case v1::ServerMessage::kRoundCancelled:
+          spdlog::warn("round {} cancelled: {}", round_id, message->round_cancelled().message());
+          return;
+        default:
+          break;
+      }
+    }
+    if (update.has_value() && masked_input_requested && !uploaded) {
+      const v1::TrainingTask& task = invitation.task();
+      update::UpdateLayout layout;
+      layout.delta_words = invitation.secagg().delta_words();
+      layout.metric_buckets = static_cast<uint32_t>(invitation.metric_buckets_size());
+      layout.max_weight = update::RoundMaxWeight(task.uniform_weighting());
+      update::QuantizationParams quantization{invitation.secagg().quantisation_bits(),
+                                              invitation.secagg().clip_l2(),
+                                              invitation.secagg().clip_linf()};
+      std::vector<update::BucketMetrics> metrics(layout.metric_buckets);
+      if (invitation.metric_bucket() >= 0 &&
+          static_cast<uint32_t>(invitation.metric_bucket()) < layout.metric_buckets) {
+        metrics[static_cast<size_t>(invitation.metric_bucket())] = update->held_out;
+      }
+      const uint32_t weight = update::ParticipantWeight(task.uniform_weighting(),
+                                                        update->training_tokens, task.max_weight());
+      absl::StatusOr<std::vector<uint32_t>> input =
+          update::EncodeUpdate(update->deltas, weight, metrics, layout, quantization);
+      if (!input.ok()) return abort(v1::ROUND_PHASE_MASKED_INPUT, "ENCODE_FAILED", input.status());
+      if (!options_.dump_inputs_dir.empty()) {
+        const std::string bytes(reinterpret_cast<const char*>(input->data()), input->size() * 4);
+        (void)WriteFileAtomic(options_.dump_inputs_dir /
+                                  absl::StrCat("round-", round_id, "-",
+                                               options_.identity.participant_id, ".input"),
+                              bytes);
+      }
+      absl::StatusOr<std::vector<uint32_t>> masked = secagg.MaskInput(*input);
+      if (!masked.ok()) return abort(v1::ROUND_PHASE_MASKED_INPUT, "MASK_FAILED", masked.status());
+      if (absl::Status st = Upload(*round, *masked); !st.ok()) {
+        return abort(v1::ROUND_PHASE_MASKED_INPUT, "UPLOAD_FAILED", st);
+      }
+      uploaded = true;
+      spdlog::info("round {}: masked update of {} words uploaded", round_id, masked->size());
+    }
+  }
+}
+
+}  // namespace tontine::runner
