@@ -100,6 +100,7 @@ struct ServeFlags {
   bool exit_when_done = false;
   int aggregation_slots = 4;
   std::string debug_dump_sums;
+  std::string debug_crash_at;
 };
 
 // Blocks until SIGINT or SIGTERM, or SIGUSR1 (which the round loop raises when it ends).
@@ -142,6 +143,7 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
   round_options.state_dir = config.state_dir;
   round_options.aggregation_slots = flags.aggregation_slots;
   round_options.debug_dump_dir = flags.debug_dump_sums;
+  round_options.debug_crash_at = flags.debug_crash_at;
   TONTINE_ASSIGN_OR_RETURN(
       std::unique_ptr<round::RoundRunner> runner,
       round::RoundRunner::Create(store.get(), &sessions, Clock::Real(), round_options));
@@ -171,8 +173,14 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
   WaitForTermination(signals);
   runner->Stop();
   loop.join();
-  // Order matters: the server's in-flight calls finish through the executor, and the
-  // executor's queued work refers to the service and registry, destroyed after it.
+  // End the sessions first, so that clients learn at once (and reconnect with back-off)
+  // rather than when the grace period runs out. Order matters after that: the server's
+  // in-flight calls finish through the executor, and the executor's queued work refers to the
+  // service and registry, destroyed after it.
+  for (const auto& session : sessions.Sessions()) {
+    session->Close(WithReason(absl::UnavailableError("the coordinator is shutting down"),
+                              "SHUTTING_DOWN"));
+  }
   server->Shutdown(absl::Seconds(5));
   executor.Shutdown();
   sessions.SetRoundListener(nullptr);
@@ -231,6 +239,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   // Test hook, hidden from --help: dump each round's unmasked sum for the fault tests.
   serve->add_option("--debug-dump-sums", serve_flags.debug_dump_sums)->group("");
+  serve->add_option("--debug-crash-at", serve_flags.debug_crash_at)->group("");
 
   CLI11_PARSE(app, argc, argv);
   if (absl::Status st = InitLogging(kProgram, "info"); !st.ok()) return ReportError(kProgram, st);

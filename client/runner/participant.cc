@@ -338,7 +338,8 @@ absl::Status Participant::Upload(const Round& round, const std::vector<uint32_t>
               !st.ok()) {
             logged = st;
           }
-          if (!first) MaybeDrop(DropPoint::kMaskedInput, round_id);  // mid-upload
+          // Mid-upload: before the second chunk, or before the only one.
+          if (!first || !chunk.sha256().empty()) MaybeDrop(DropPoint::kMaskedInput, round_id);
           first = false;
         });
     TONTINE_RETURN_IF_ERROR(logged);

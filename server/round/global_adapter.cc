@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/base/files.h"
 #include "common/base/status_macros.h"
 #include "common/crypto/sha256.h"
@@ -35,6 +36,20 @@ absl::StatusOr<std::vector<float>> ReadF32(const safetensors::SafetensorsFile& f
   absl::Span<const uint8_t> data = file.Data(info);
   std::memcpy(values.data(), data.data(), data.size());
   return values;
+}
+
+// INVALID_ARGUMENT "<file>: <message>".
+absl::Status Malformed(const fs::path& file, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(file.string(), ": ", message));
+}
+
+// A is [rank, in] and B [out, rank] (both 2-D), as the adapter's config states the rank.
+absl::Status CheckLoraShape(const fs::path& file, const std::string& name,
+                            const std::vector<int64_t>& shape, bool is_a, int64_t rank) {
+  if (shape.size() == 2 && shape[is_a ? 0 : 1] == rank) return absl::OkStatus();
+  return Malformed(file, absl::StrCat("tensor ", name, " has shape [", absl::StrJoin(shape, ", "),
+                                      "]; with r = ", rank, " it must be ",
+                                      is_a ? "[r, in_features]" : "[out_features, r]"));
 }
 
 }  // namespace
@@ -155,9 +170,12 @@ absl::StatusOr<GlobalAdapter> ReadAdapterDir(const fs::path& dir) {
   TONTINE_ASSIGN_OR_RETURN(safetensors::SafetensorsFile weights,
                            safetensors::SafetensorsFile::Open(dir / update::kPeftWeightsFile));
   for (const safetensors::TensorInfo& info : weights.tensors()) {
-    TONTINE_ASSIGN_OR_RETURN(auto key, update::ParsePeftTensorKey(info.name));
-    const std::string name =
-        key.first + (key.second == update::LoraMatrix::kA ? kLoraA : kLoraB);
+    auto key = update::ParsePeftTensorKey(info.name);
+    if (!key.ok()) return Malformed(weights.path(), key.status().message());
+    const bool is_a = key->second == update::LoraMatrix::kA;
+    const std::string name = key->first + (is_a ? kLoraA : kLoraB);
+    TONTINE_RETURN_IF_ERROR(
+        CheckLoraShape(weights.path(), name, info.shape, is_a, adapter.spec.rank));
     TONTINE_ASSIGN_OR_RETURN(std::vector<float> values, ReadF32(weights, info));
     adapter.tensors.emplace(name, AdapterTensor{info.shape, std::move(values)});
   }
@@ -167,14 +185,20 @@ absl::StatusOr<GlobalAdapter> ReadAdapterDir(const fs::path& dir) {
                              safetensors::SafetensorsFile::Open(dir / kOptimizerFile));
     for (const safetensors::TensorInfo& info : moments.tensors()) {
       TONTINE_ASSIGN_OR_RETURN(std::vector<float> values, ReadF32(moments, info));
-      if (absl::StartsWith(info.name, "m/")) {
-        adapter.optimizer.first_moment[info.name.substr(2)] = std::move(values);
-      } else if (absl::StartsWith(info.name, "v/")) {
-        adapter.optimizer.second_moment[info.name.substr(2)] = std::move(values);
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat((dir / kOptimizerFile).string(),
-                                                       ": unexpected tensor ", info.name));
+      const bool first = absl::StartsWith(info.name, "m/");
+      if (!first && !absl::StartsWith(info.name, "v/")) {
+        return Malformed(moments.path(), absl::StrCat("unexpected tensor ", info.name));
       }
+      // A moment belongs to one of the adapter's tensors and has its length; otherwise the
+      // next server step would fail (ApplyServerOptimizer) long after this file was read.
+      const std::string name = info.name.substr(2);
+      auto tensor = adapter.tensors.find(name);
+      if (tensor == adapter.tensors.end() || tensor->second.values.size() != values.size()) {
+        return Malformed(moments.path(), absl::StrCat("tensor ", info.name, " (", values.size(),
+                                                      " elements) fits no adapter tensor"));
+      }
+      (first ? adapter.optimizer.first_moment
+             : adapter.optimizer.second_moment)[name] = std::move(values);
     }
   }
   return adapter;

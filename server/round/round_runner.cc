@@ -1,8 +1,11 @@
 #include "server/round/round_runner.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -69,6 +72,15 @@ v1::PrgAlgorithm PrgOf(config::PrgChoice choice) {
 }
 
 int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
+
+// Whether the --debug-crash-at hook ("phase" or "phase@round-number", default round 1) asks
+// for a crash at `phase` of round `number`.
+bool CrashRequested(const std::string& hook, absl::string_view phase, int number) {
+  if (hook.empty()) return false;
+  const size_t at = hook.find('@');
+  const int wanted = at == std::string::npos ? 1 : std::atoi(hook.c_str() + at + 1);
+  return hook.substr(0, at) == phase && wanted == number;
+}
 
 double MacroPerplexity(const std::vector<update::BucketMetrics>& metrics) {
   double sum = 0;
@@ -529,6 +541,12 @@ absl::Status RoundRunner::RunRound(std::vector<std::shared_ptr<service::SessionH
        [] { return absl::OkStatus(); }},
   };
   for (const Step& step : steps) {
+    if (CrashRequested(options_.debug_crash_at, step.name, round.number)) {
+      // Crash once the phase is under way (its requests out, answers arriving).
+      WaitPhase(round, absl::Now() + absl::Milliseconds(200));
+      spdlog::warn("--debug-crash-at {}: killing the coordinator", step.name);
+      ::raise(SIGKILL);
+    }
     WaitPhase(round, step.deadline());
     std::vector<uint32_t> awaited = round.secagg->Awaited();
     {
@@ -671,6 +689,11 @@ absl::Status RoundRunner::CommitCompleted(ActiveRound& round, const std::vector<
   {
     absl::MutexLock lock(&mu_);
     record.cohort = CohortRecords(round, included);
+  }
+  if (CrashRequested(options_.debug_crash_at, "commit", round.number)) {
+    // The adapter directory is written but the round is not committed.
+    spdlog::warn("--debug-crash-at commit: killing the coordinator");
+    ::raise(SIGKILL);
   }
   TONTINE_RETURN_IF_ERROR(store_->CommitRound(record, adapter));
   adapter_ = std::move(next);

@@ -55,6 +55,10 @@ struct RoundRunnerOptions {
   // sum (little-endian uint32 words) to round-<id>.sum and the included participant ids to
   // round-<id>.included in this directory.
   std::filesystem::path debug_dump_dir;
+  // Test hook, never set in production: the process SIGKILLs itself when a round reaches
+  // this phase ("advertise_keys", "share_keys", "masked_input", "unmask", "commit"), in the
+  // round numbered after '@' (default 1; e.g. "unmask@2"), to rehearse a crash there.
+  std::string debug_crash_at;
 };
 
 class ActiveRound;

@@ -1,0 +1,315 @@
+// The federation's faults through real processes on 127.0.0.1 over TLS: the real
+// tontine-coordinator, and participants that run the real client runner with a synthetic
+// update (tontine-vector-client: no LibTorch, so each starts in milliseconds).
+//
+// Exactness is checked through two test hooks: the coordinator dumps each committed round's
+// unmasked sum and included participants (--debug-dump-sums), and each participant dumps its
+// unmasked update vector (--dump-inputs); the sum must equal the survivors' vectors added
+// modulo 2^32, word for word.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/base/encoding.h"
+#include "common/base/files.h"
+#include "server/store/store.h"
+#include "tests/testing/process.h"
+#include "tests/testing/synthetic_producer.h"
+
+namespace tontine {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::RunResult;
+using testing::Subprocess;
+
+fs::path VectorClientBinary() {
+  return fs::read_symlink("/proc/self/exe").parent_path() / "tontine-vector-client";
+}
+
+std::vector<uint32_t> ReadWords(const fs::path& path) {
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  if (!bytes.ok()) return {};
+  std::vector<uint32_t> words(bytes->size() / 4);
+  std::memcpy(words.data(), bytes->data(), words.size() * 4);
+  return words;
+}
+
+struct ExperimentShape {
+  int participants = 5;
+  int rounds = 1;
+  int neighbours = 4;
+  int threshold = 3;
+};
+
+class FederationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::string> sha = testing::WriteTinyBaseModel(dir_.path() / "base");
+    ASSERT_TRUE(sha.ok()) << sha.status();
+    base_sha256_ = HexEncode(*sha);
+    for (const char* sub : {"sums", "inputs"}) fs::create_directories(dir_.path() / sub);
+    RunResult init = testing::Run({testing::Binary("tontine-coordinator"), "init", "--state-dir",
+                          StateDir().string()});
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+  }
+
+  fs::path StateDir() const { return dir_.path() / "state"; }
+
+  void WriteConfigs(const ExperimentShape& shape) {
+    const std::string experiment = absl::StrCat(R"(kind: experiment
+name: faults
+model: {base: )", (dir_.path() / "base").string(), R"(}
+lora: {rank: 2, alpha: 4, target_modules: [q_proj, v_proj]}
+rounds: {count: )", shape.rounds, R"(}
+cohort: {min_participants: )", shape.participants, ", max_participants: ", shape.participants,
+                                                R"(}
+local_training: {steps: 2}
+secagg: {neighbours: )", shape.neighbours, ", reconstruction_threshold: ", shape.threshold,
+                                                R"(}
+deadlines: {cohort: 1m, advertise_keys: 10s, share_keys: 10s, masked_input: 30s, unmask: 10s}
+)");
+    ASSERT_TRUE(WriteFileAtomic(dir_.path() / "experiment.yaml", experiment).ok());
+    ASSERT_TRUE(WriteFileAtomic(dir_.path() / "coordinator.yaml",
+                                absl::StrCat("kind: coordinator\nstate_dir: ", StateDir().string(),
+                                             "\nlisten: 127.0.0.1:0\nexperiment: ",
+                                             (dir_.path() / "experiment.yaml").string(), "\n"))
+                    .ok());
+  }
+
+  // Starts the coordinator (on the first start's port when restarting).
+  void StartCoordinator(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {testing::Binary("tontine-coordinator"), "serve", "--config",
+                                     (dir_.path() / "coordinator.yaml").string(), "--port-file",
+                                     (dir_.path() / "port").string(), "--exit-when-done",
+                                     "--debug-dump-sums", (dir_.path() / "sums").string()};
+    if (!address_.empty()) argv.insert(argv.end(), {"--listen", address_});
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    fs::remove(dir_.path() / "port");
+    absl::StatusOr<std::unique_ptr<Subprocess>> started = Subprocess::Start(argv);
+    ASSERT_TRUE(started.ok()) << started.status();
+    coordinator_ = std::move(*started);
+    absl::StatusOr<std::string> port = testing::WaitForFile(dir_.path() / "port", absl::Seconds(30));
+    ASSERT_TRUE(port.ok()) << coordinator_->err();
+    address_ = absl::StrCat("127.0.0.1:", absl::StripAsciiWhitespace(*port));
+  }
+
+  // Invites and enrols participant `i` (tag language=l<i mod 2>).
+  void Enrol(int i) {
+    RunResult invite = testing::Run({testing::Binary("tontine-coordinator"), "invite", "--state-dir",
+                            StateDir().string(), "--tag", absl::StrCat("language=l", i % 2),
+                            "--json"});
+    ASSERT_EQ(invite.exit_code, 0) << invite.err;
+    nlohmann::json j = nlohmann::json::parse(invite.out);
+    RunResult enrol = testing::Run({testing::Binary("tontine-client"), "enrol", "--coordinator", address_,
+                           "--ca-fingerprint", j["ca_fingerprint"].get<std::string>(), "--token",
+                           j["token"].get<std::string>(), "--state-dir", ClientDir(i).string()});
+    ASSERT_EQ(enrol.exit_code, 0) << enrol.err;
+  }
+
+  fs::path ClientDir(int i) const { return dir_.path() / absl::StrCat("client-", i); }
+
+  void StartClient(int i, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {VectorClientBinary().string(), "--state-dir",
+                                     ClientDir(i).string(), "--base-sha256", base_sha256_,
+                                     "--dump-inputs", (dir_.path() / "inputs").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    absl::StatusOr<std::unique_ptr<Subprocess>> started = Subprocess::Start(argv);
+    ASSERT_TRUE(started.ok()) << started.status();
+    clients_[i] = std::move(*started);
+  }
+
+  // Enrols and starts `n` participants; `extra[i]` adds flags to participant i.
+  void StartFederation(int n, std::map<int, std::vector<std::string>> extra = {}) {
+    for (int i = 0; i < n; ++i) {
+      Enrol(i);
+      StartClient(i, extra[i]);
+    }
+  }
+
+  // Waits for the coordinator to exit by itself and returns its exit code.
+  int WaitCoordinator(absl::Duration timeout = absl::Seconds(90)) {
+    absl::StatusOr<int> code = coordinator_->Wait(timeout);
+    EXPECT_TRUE(code.ok()) << code.status() << "\n" << coordinator_->err();
+    return code.ok() ? *code : -1;
+  }
+
+  std::vector<store::RoundRecord> Rounds() {
+    auto store = store::Store::Open(StateDir() / "tontine.db", {});
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return {};
+    absl::StatusOr<store::ExperimentRecord> experiment = (*store)->LatestExperiment();
+    EXPECT_TRUE(experiment.ok()) << experiment.status();
+    absl::StatusOr<std::vector<store::RoundRecord>> rounds = (*store)->ListRounds(experiment->id);
+    EXPECT_TRUE(rounds.ok()) << rounds.status();
+    return rounds.ok() ? *rounds : std::vector<store::RoundRecord>{};
+  }
+
+  // The participants whose update the coordinator says is in round `id`'s sum.
+  std::vector<std::string> Included(int64_t id) {
+    absl::StatusOr<std::string> text =
+        ReadFile(dir_.path() / "sums" / absl::StrCat("round-", id, ".included"));
+    EXPECT_TRUE(text.ok()) << text.status();
+    return absl::StrSplit(text.value_or(""), '\n', absl::SkipEmpty());
+  }
+
+  // Asserts that round `id`'s unmasked sum equals its included participants' inputs added
+  // modulo 2^32.
+  void ExpectExactSum(int64_t id) {
+    std::vector<uint32_t> sum =
+        ReadWords(dir_.path() / "sums" / absl::StrCat("round-", id, ".sum"));
+    ASSERT_FALSE(sum.empty());
+    std::vector<uint32_t> expected(sum.size(), 0);
+    for (const std::string& participant : Included(id)) {
+      std::vector<uint32_t> input = ReadWords(
+          dir_.path() / "inputs" / absl::StrCat("round-", id, "-", participant, ".input"));
+      ASSERT_EQ(input.size(), sum.size()) << participant;
+      for (size_t w = 0; w < sum.size(); ++w) expected[w] += input[w];
+    }
+    EXPECT_EQ(sum, expected) << "round " << id;
+  }
+
+  std::string ParticipantId(int i) {
+    absl::StatusOr<std::string> credential = ReadFile(ClientDir(i) / "credential.json");
+    EXPECT_TRUE(credential.ok()) << credential.status();
+    return nlohmann::json::parse(credential.value_or("{}")).value("participant_id", "");
+  }
+
+  testing::TempDir dir_;
+  std::string base_sha256_;  // hex
+  std::string address_;
+  std::unique_ptr<Subprocess> coordinator_;
+  std::map<int, std::unique_ptr<Subprocess>> clients_;
+};
+
+TEST_F(FederationTest, FiveParticipantsCommitTwoRoundsWithExactSums) {
+  WriteConfigs({.participants = 5, .rounds = 2});
+  StartCoordinator();
+  StartFederation(5);
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
+  std::vector<store::RoundRecord> rounds = Rounds();
+  ASSERT_EQ(rounds.size(), 2u);
+  for (const store::RoundRecord& round : rounds) {
+    EXPECT_EQ(round.outcome, "committed");
+    EXPECT_EQ(round.participants, 5);
+    EXPECT_EQ(round.dropped, 0);
+    EXPECT_GT(round.bytes_up, 0);
+    EXPECT_GT(round.bytes_down, 0);
+    ExpectExactSum(round.id);
+    // Metrics travel masked too: the cohort totals of the synthetic held-out numbers.
+    nlohmann::json metrics = nlohmann::json::parse(round.metrics_json);
+    const update::BucketMetrics each = testing::SyntheticProducer::HeldOut();
+    EXPECT_EQ(metrics["buckets"]["l0"]["tokens"].get<uint64_t>(), 3 * each.tokens);  // 0, 2, 4
+    EXPECT_EQ(metrics["buckets"]["l1"]["tokens"].get<uint64_t>(), 2 * each.tokens);  // 1, 3
+    EXPECT_NEAR(metrics["buckets"]["l1"]["nll_sum"].get<double>(), 2 * each.nll_sum, 0.1);
+  }
+  EXPECT_EQ(rounds[1].adapter_version.value(), rounds[0].adapter_version.value() + 1);
+}
+
+class ClientKilledTest : public FederationTest,
+                         public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ClientKilledTest, RoundCompletesWithTheSurvivorsExactSum) {
+  const std::string phase = GetParam();
+  WriteConfigs({.participants = 5, .rounds = 1});
+  StartCoordinator();
+  StartFederation(5, {{0, {"--drop-at", phase, "--drop-probability", "1", "--training-ms",
+                           "300"}}});
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
+  absl::StatusOr<int> killed = clients_[0]->Wait(absl::Seconds(5));
+  ASSERT_TRUE(killed.ok());
+  EXPECT_EQ(*killed, 128 + SIGKILL);
+  std::vector<store::RoundRecord> rounds = Rounds();
+  ASSERT_EQ(rounds.size(), 1u);
+  EXPECT_EQ(rounds[0].outcome, "committed") << rounds[0].reason;
+  ExpectExactSum(rounds[0].id);
+  const std::vector<std::string> included = Included(rounds[0].id);
+  const bool in_sum =
+      std::find(included.begin(), included.end(), ParticipantId(0)) != included.end();
+  if (phase == "unmask") {
+    // Its masked update arrived; its self mask is rebuilt from its neighbours' shares.
+    EXPECT_TRUE(in_sum);
+    EXPECT_EQ(rounds[0].participants, 5);
+  } else {
+    EXPECT_FALSE(in_sum);
+    EXPECT_EQ(rounds[0].participants, 4);
+    EXPECT_EQ(rounds[0].dropped, 1);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPhase, ClientKilledTest,
+                         ::testing::Values("advertise_keys", "share_keys", "training",
+                                           "masked_input", "unmask"));
+
+TEST_F(FederationTest, TooFewSurvivorsAbortCleanlyAndTheNextRoundCommits) {
+  WriteConfigs({.participants = 5, .rounds = 1});
+  StartCoordinator();
+  std::map<int, std::vector<std::string>> drop;
+  for (int i : {0, 1, 2}) drop[i] = {"--drop-at", "masked_input", "--drop-probability", "1"};
+  StartFederation(5, drop);
+  // Three of five die before uploading: two survivors are below t = 3.
+  for (int i : {0, 1, 2}) {
+    absl::StatusOr<int> code = clients_[i]->Wait(absl::Seconds(60));
+    ASSERT_TRUE(code.ok()) << coordinator_->err();
+    EXPECT_EQ(*code, 128 + SIGKILL);
+  }
+  for (int i : {0, 1, 2}) StartClient(i);  // they come back, healthy
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
+  std::vector<store::RoundRecord> rounds = Rounds();
+  ASSERT_EQ(rounds.size(), 2u);
+  EXPECT_EQ(rounds[0].outcome, "aborted");
+  EXPECT_FALSE(rounds[0].adapter_version.has_value());
+  EXPECT_EQ(rounds[1].outcome, "committed") << rounds[1].reason;
+  EXPECT_EQ(rounds[1].participants, 5);
+  ExpectExactSum(rounds[1].id);
+}
+
+class CoordinatorKilledTest : public FederationTest,
+                              public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(CoordinatorKilledTest, RestartLosesNoCommittedRoundAndReRunsTheOneInFlight) {
+  const std::string phase = GetParam();
+  WriteConfigs({.participants = 4, .rounds = 2, .neighbours = 3, .threshold = 2});
+  StartCoordinator({"--debug-crash-at", phase + "@2"});
+  StartFederation(4, {{0, {"--training-ms", "300"}}});
+  ASSERT_EQ(WaitCoordinator(), 128 + SIGKILL) << coordinator_->err();
+  std::vector<store::RoundRecord> before = Rounds();
+  ASSERT_EQ(before.size(), 1u);  // round 1 committed, round 2 was in flight
+  ASSERT_EQ(before[0].outcome, "committed");
+  const fs::path adapter = StateDir() / "adapters" /
+                           absl::StrCat("v", before[0].adapter_version.value()) /
+                           "adapter_model.safetensors";
+  absl::StatusOr<std::string> adapter_bytes = ReadFile(adapter);
+  ASSERT_TRUE(adapter_bytes.ok());
+
+  StartCoordinator();  // same state dir, same port; the clients reconnect by themselves
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
+  std::vector<store::RoundRecord> after = Rounds();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].id, before[0].id);
+  EXPECT_EQ(after[0].metrics_json, before[0].metrics_json);
+  EXPECT_EQ(after[0].adapter_version, before[0].adapter_version);
+  EXPECT_EQ(ReadFile(adapter).value_or(""), *adapter_bytes);
+  EXPECT_EQ(after[1].outcome, "committed") << after[1].reason;
+  EXPECT_EQ(after[1].participants, 4);
+  ExpectExactSum(after[0].id);
+  ExpectExactSum(after[1].id);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPhase, CoordinatorKilledTest,
+                         ::testing::Values("advertise_keys", "share_keys", "masked_input",
+                                           "unmask", "commit"));
+
+}  // namespace
+}  // namespace tontine
