@@ -3,11 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/base/encoding.h"
 #include "common/base/files.h"
@@ -48,14 +47,18 @@ absl::Status TransparencyLog::Record(absl::string_view call, absl::string_view t
 
 absl::StatusOr<std::vector<TransparencyEntry>> ReadTransparencyLog(
     const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) {
+  // ReadFile, not std::ifstream: an unreadable log (or a directory in its place) must not be
+  // reported as "nothing sent yet".
+  absl::StatusOr<std::string> contents = ReadFile(path);
+  if (absl::IsNotFound(contents.status())) {
     return absl::NotFoundError(
         absl::StrCat(path.string(), " does not exist: this client has not sent anything yet"));
   }
+  if (!contents.ok()) return contents.status();
   std::vector<TransparencyEntry> entries;
-  std::string text;
-  for (int line = 1; std::getline(in, text); ++line) {
+  int line = 0;
+  for (absl::string_view text : absl::StrSplit(*contents, '\n')) {
+    ++line;
     if (text.empty()) continue;
     nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object()) {

@@ -52,7 +52,8 @@ class TransparencyLog {
 };
 
 // The entries of a log file, oldest first. NOT_FOUND when the client has sent nothing yet;
-// INVALID_ARGUMENT naming the file and line for a damaged line.
+// INVALID_ARGUMENT naming the file and line for a damaged line; ReadFile's other errors
+// (PERMISSION_DENIED, FAILED_PRECONDITION for a directory, …) naming the file.
 absl::StatusOr<std::vector<TransparencyEntry>> ReadTransparencyLog(
     const std::filesystem::path& path);
 

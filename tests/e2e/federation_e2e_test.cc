@@ -6,6 +6,7 @@
 // unmasked sum and included participants (--debug-dump-sums), and each participant dumps its
 // unmasked update vector (--dump-inputs); the sum must equal the survivors' vectors added
 // modulo 2^32, word for word.
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,7 +21,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/base/encoding.h"
+#include "client/runner/enrolment.h"
+#include "client/transport/coordinator_client.h"
 #include "common/base/files.h"
+#include "common/secagg/client.h"
+#include "proto/wire_status.h"
 #include "server/store/store.h"
 #include "tests/testing/process.h"
 #include "tests/testing/synthetic_producer.h"
@@ -310,6 +315,157 @@ TEST_P(CoordinatorKilledTest, RestartLosesNoCommittedRoundAndReRunsTheOneInFligh
 INSTANTIATE_TEST_SUITE_P(EveryPhase, CoordinatorKilledTest,
                          ::testing::Values("advertise_keys", "share_keys", "masked_input",
                                            "unmask", "commit"));
+
+// A hand-driven participant for the refusal tests: it speaks the wire protocol directly and
+// misbehaves on purpose.
+class RogueSession {
+ public:
+  RogueSession(transport::CoordinatorClient& client, const std::string& base_sha256)
+      : stream_(client.OpenSession()) {
+    v1::ClientMessage hello;
+    hello.mutable_hello()->set_protocol_version(1);
+    hello.mutable_hello()->set_client_version("rogue");
+    hello.mutable_hello()->set_base_model_sha256(base_sha256);
+    stream_->Write(hello);
+  }
+  ~RogueSession() {
+    if (finished_) return;
+    stream_->Cancel();
+    Finish();
+  }
+
+  void Send(const v1::ClientMessage& message) { ASSERT_TRUE(stream_->Write(message)); }
+
+  // The next message with `payload`, keeping the others for later calls; nullopt when the
+  // stream ends first.
+  std::optional<v1::ServerMessage> Next(v1::ServerMessage::PayloadCase payload) {
+    for (auto it = held_.begin(); it != held_.end(); ++it) {
+      if (it->payload_case() == payload) {
+        v1::ServerMessage m = std::move(*it);
+        held_.erase(it);
+        return m;
+      }
+    }
+    v1::ServerMessage m;
+    while (stream_->Read(&m)) {
+      if (m.payload_case() == payload) return m;
+      held_.push_back(m);
+    }
+    return std::nullopt;
+  }
+  // The next refusal's code.
+  int NextRefusal() {
+    std::optional<v1::ServerMessage> m = Next(v1::ServerMessage::kRefused);
+    return m ? m->refused().code() : -1;
+  }
+  grpc::Status Finish() {
+    v1::ServerMessage ignored;
+    while (stream_->Read(&ignored)) continue;
+    finished_ = true;
+    return stream_->Finish();
+  }
+
+ private:
+  std::unique_ptr<transport::SessionStream> stream_;
+  std::deque<v1::ServerMessage> held_;
+  bool finished_ = false;
+};
+
+TEST_F(FederationTest, MalformedAndMisplacedMessagesGetTheirStatusAndTheRoundGoesOn) {
+  WriteConfigs({.participants = 5, .rounds = 1});
+  StartCoordinator();
+  StartFederation(4);
+  Enrol(4);  // the rogue
+  Enrol(5);  // an outsider, connected after the cohort is chosen
+  absl::StatusOr<runner::ClientIdentity> rogue_id = runner::LoadIdentity(ClientDir(4));
+  absl::StatusOr<runner::ClientIdentity> outsider_id = runner::LoadIdentity(ClientDir(5));
+  ASSERT_TRUE(rogue_id.ok() && outsider_id.ok());
+  auto client = transport::CoordinatorClient::Create(rogue_id->Channel());
+  const std::string sha = *HexDecode(base_sha256_);
+
+  {  // An unknown credential.
+    runner::ClientIdentity forged = *rogue_id;
+    forged.secret = std::string(32, 'x');
+    auto forged_client = transport::CoordinatorClient::Create(forged.Channel());
+    EXPECT_EQ(forged_client->GetStatus().status().code(), absl::StatusCode::kUnauthenticated);
+  }
+  {  // The wrong base model: the session ends with FAILED_PRECONDITION BASE_MODEL_MISMATCH.
+    RogueSession wrong_base(*client, std::string(32, 'b'));
+    absl::Status status = FromGrpcStatus(wrong_base.Finish());
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(GetErrorDetail(status).value_or(v1::ErrorDetail()).reason(), "BASE_MODEL_MISMATCH");
+  }
+
+  auto rogue = std::make_unique<RogueSession>(*client, sha);
+  std::optional<v1::ServerMessage> invitation = rogue->Next(v1::ServerMessage::kInvitation);
+  ASSERT_TRUE(invitation.has_value()) << coordinator_->err();
+  const v1::RoundInvitation& inv = invitation->invitation();
+  const uint64_t round = inv.round_id();
+  absl::StatusOr<std::unique_ptr<secagg::SecAggClient>> secagg =
+      secagg::SecAggClient::Create(round, inv.cohort_index(), inv.secagg());
+  ASSERT_TRUE(secagg.ok());
+  absl::StatusOr<v1::AdvertiseKeys> keys = (*secagg)->AdvertiseKeys();
+  ASSERT_TRUE(keys.ok());
+
+  v1::ClientMessage message;
+  *message.mutable_advertise_keys() = *keys;
+  message.mutable_advertise_keys()->set_round_id(round + 7);  // another round's
+  rogue->Send(message);
+  EXPECT_EQ(rogue->NextRefusal(), grpc::StatusCode::FAILED_PRECONDITION);
+  message.mutable_advertise_keys()->set_round_id(round);
+  message.mutable_advertise_keys()->set_masking_public_key("short");  // malformed
+  rogue->Send(message);
+  EXPECT_EQ(rogue->NextRefusal(), grpc::StatusCode::INVALID_ARGUMENT);
+  const std::vector<uint32_t> words(inv.secagg().vector_words(), 1);
+  auto upload = [&](transport::CoordinatorClient& c, std::span<const uint32_t> w) {
+    return c.UploadMaskedUpdate(round, w, 0, 1u << 18, std::string(32, '\0'),
+                                [](const v1::MaskedUpdateChunk&) {})
+        .status()
+        .code();
+  };
+  EXPECT_EQ(upload(*client, words), absl::StatusCode::kFailedPrecondition);  // wrong phase
+
+  {  // Someone not in the round.
+    auto outsider_client = transport::CoordinatorClient::Create(outsider_id->Channel());
+    RogueSession outsider(*outsider_client, sha);
+    v1::ClientMessage advertise;
+    *advertise.mutable_advertise_keys() = *keys;
+    outsider.Send(advertise);
+    EXPECT_EQ(outsider.NextRefusal(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  *message.mutable_advertise_keys() = *keys;
+  rogue->Send(message);  // now properly
+  std::optional<v1::ServerMessage> share_request = rogue->Next(v1::ServerMessage::kShareKeysRequest);
+  ASSERT_TRUE(share_request.has_value());
+  rogue->Send(message);  // replayed from the previous phase
+  EXPECT_EQ(rogue->NextRefusal(), grpc::StatusCode::FAILED_PRECONDITION);
+  absl::StatusOr<v1::ShareKeys> shares =
+      (*secagg)->HandleShareKeysRequest(share_request->share_keys_request());
+  ASSERT_TRUE(shares.ok());
+  v1::ClientMessage share_message;
+  *share_message.mutable_share_keys() = *shares;
+  rogue->Send(share_message);
+  ASSERT_TRUE(rogue->Next(v1::ServerMessage::kMaskedInputRequest).has_value());
+
+  const std::vector<uint32_t> too_long(words.size() + 1, 1);
+  EXPECT_EQ(upload(*client, too_long), absl::StatusCode::kInvalidArgument);
+  const std::vector<uint32_t> oversize(3u << 20, 1);  // one 12 MiB chunk: over the 8 MiB limit
+  EXPECT_EQ(client->UploadMaskedUpdate(round, oversize, 0, oversize.size(), "",
+                                       [](const v1::MaskedUpdateChunk&) {})
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(upload(*client, words), absl::StatusCode::kDataLoss);  // its SHA-256 is wrong
+  rogue.reset();  // the rogue leaves; the four others finish the round
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
+  std::vector<store::RoundRecord> rounds = Rounds();
+  ASSERT_EQ(rounds.size(), 1u);
+  EXPECT_EQ(rounds[0].outcome, "committed") << rounds[0].reason;
+  EXPECT_EQ(rounds[0].participants, 4);
+  ExpectExactSum(rounds[0].id);
+  EXPECT_THAT(coordinator_->err(), HasSubstr("refused a message"));
+}
 
 }  // namespace
 }  // namespace tontine

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/ml/model_config.h"
 #include "common/update/lora_init.h"
 #include "tests/common/ml/ml_testing.h"
 #include "tests/testing/status_matchers.h"
@@ -200,6 +202,37 @@ TEST(LoraParametersTest, AreTheModelsNamesSorted) {
                                  "model.layers.1.self_attn.q_proj.lora_B.weight",
                                  "model.layers.1.self_attn.v_proj.lora_A.weight",
                                  "model.layers.1.self_attn.v_proj.lora_B.weight"));
+}
+
+// The coordinator builds the global adapter from LoraTargetShapes without LibTorch; clients
+// load it into InjectLora's tensors. Names, order and shapes must agree exactly.
+void ExpectLoraParametersMatchLoraTargetShapes(const ModelConfig& config,
+                                               const std::vector<std::string>& targets,
+                                               int64_t rank) {
+  CausalLm model = fixtures::MakeModel(config, 1);
+  ASSERT_THAT(InjectLora(model, Spec(targets, rank)), IsOk());
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected, actual;
+  for (const LinearShape& linear : LoraTargetShapes(config, targets)) {
+    expected.push_back({linear.module + ".lora_A.weight", {rank, linear.in_features}});
+    expected.push_back({linear.module + ".lora_B.weight", {linear.out_features, rank}});
+  }
+  for (const auto& [name, t] : LoraParameters(model)) actual.push_back({name, t.sizes().vec()});
+  EXPECT_EQ(actual, expected);
+  EXPECT_FALSE(expected.empty());
+}
+
+TEST(LoraParametersTest, AgreeExactlyWithLoraTargetShapes) {
+  ExpectLoraParametersMatchLoraTargetShapes(fixtures::TinyConfig(), kAllSeven, 3);
+  ExpectLoraParametersMatchLoraTargetShapes(fixtures::TinyConfig(), {"v_proj", "down_proj"}, 2);
+}
+
+TEST(LoraParametersTest, AgreeWithLoraTargetShapesPastTenLayersAndWithAWideHeadDim) {
+  // Eleven layers: "layers.10" sorts before "layers.2" in both. head_dim 6 with 4 heads makes
+  // q_proj 16 → 24 and o_proj 24 → 16, so in and out cannot be swapped unnoticed.
+  ModelConfig config = fixtures::TinyConfig();
+  config.num_hidden_layers = 11;
+  config.head_dim = 6;
+  ExpectLoraParametersMatchLoraTargetShapes(config, kAllSeven, 2);
 }
 
 bool IsLora(const std::string& name, char matrix) {

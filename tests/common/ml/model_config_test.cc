@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -14,7 +15,9 @@ namespace {
 
 using Json = nlohmann::json;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using testing::IsOk;
 using testing::StatusIs;
 
@@ -319,6 +322,86 @@ TEST(ModelConfigToJsonTest, WritesWhatTransformersExpects) {
   EXPECT_EQ(j["attention_bias"], false);
   EXPECT_EQ(j["tie_word_embeddings"], true);
   EXPECT_EQ(j["num_key_value_heads"], 3);
+}
+
+// Grouped-query attention with head_dim · heads ≠ hidden, so that no two projection shapes
+// coincide: hidden 32, 4 heads of 16 (q out 64), 1 KV head (k/v out 16), intermediate 48.
+// Twelve layers, so that sorting by path puts layer 10 before layer 2.
+constexpr char kGqa[] = R"({
+  "model_type": "llama", "vocab_size": 64, "hidden_size": 32, "intermediate_size": 48,
+  "num_hidden_layers": 12, "num_attention_heads": 4, "num_key_value_heads": 1,
+  "head_dim": 16, "hidden_act": "silu"
+})";
+
+std::vector<std::string> Modules(const std::vector<LinearShape>& shapes) {
+  std::vector<std::string> modules;
+  for (const LinearShape& s : shapes) modules.push_back(s.module);
+  return modules;
+}
+
+MATCHER_P3(IsLinear, module, in, out, "") {
+  *result_listener << arg.module << " [" << arg.in_features << " → " << arg.out_features << "]";
+  return arg.module == module && arg.in_features == in && arg.out_features == out;
+}
+
+TEST(LoraTargetShapesTest, GivesEveryProjectionOfAGqaModelItsInAndOutFeatures) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(kGqa, kSource);
+  ASSERT_THAT(c, IsOk());
+  const std::vector<LinearShape> shapes =
+      LoraTargetShapes(*c, {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                            "down_proj"});
+  ASSERT_EQ(shapes.size(), 12u * 7);
+  // Layer 0, in module-path order.
+  EXPECT_THAT(std::vector<LinearShape>(shapes.begin(), shapes.begin() + 7),
+              ElementsAre(IsLinear("model.layers.0.mlp.down_proj", 48, 32),
+                          IsLinear("model.layers.0.mlp.gate_proj", 32, 48),
+                          IsLinear("model.layers.0.mlp.up_proj", 32, 48),
+                          IsLinear("model.layers.0.self_attn.k_proj", 32, 16),
+                          IsLinear("model.layers.0.self_attn.o_proj", 64, 32),
+                          IsLinear("model.layers.0.self_attn.q_proj", 32, 64),
+                          IsLinear("model.layers.0.self_attn.v_proj", 32, 16)));
+  // Every layer has the same shapes as layer 0.
+  for (size_t i = 7; i < shapes.size(); ++i) {
+    EXPECT_EQ(shapes[i].in_features, shapes[i % 7].in_features) << shapes[i].module;
+    EXPECT_EQ(shapes[i].out_features, shapes[i % 7].out_features) << shapes[i].module;
+  }
+}
+
+TEST(LoraTargetShapesTest, SortsByModulePathAsStrings) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(kGqa, kSource);
+  ASSERT_THAT(c, IsOk());
+  const std::vector<std::string> modules = Modules(LoraTargetShapes(*c, {"q_proj"}));
+  EXPECT_TRUE(std::is_sorted(modules.begin(), modules.end()));
+  EXPECT_THAT(modules, ElementsAre("model.layers.0.self_attn.q_proj",
+                                   "model.layers.1.self_attn.q_proj",
+                                   "model.layers.10.self_attn.q_proj",
+                                   "model.layers.11.self_attn.q_proj",
+                                   "model.layers.2.self_attn.q_proj",
+                                   "model.layers.3.self_attn.q_proj",
+                                   "model.layers.4.self_attn.q_proj",
+                                   "model.layers.5.self_attn.q_proj",
+                                   "model.layers.6.self_attn.q_proj",
+                                   "model.layers.7.self_attn.q_proj",
+                                   "model.layers.8.self_attn.q_proj",
+                                   "model.layers.9.self_attn.q_proj"));
+}
+
+TEST(LoraTargetShapesTest, ListsOnlyTheTargets) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(kGqa, kSource);
+  ASSERT_THAT(c, IsOk());
+  const std::vector<LinearShape> shapes = LoraTargetShapes(*c, {"v_proj", "gate_proj"});
+  ASSERT_EQ(shapes.size(), 24u);
+  EXPECT_THAT(std::vector<LinearShape>(shapes.begin(), shapes.begin() + 4),
+              ElementsAre(IsLinear("model.layers.0.mlp.gate_proj", 32, 48),
+                          IsLinear("model.layers.0.self_attn.v_proj", 32, 16),
+                          IsLinear("model.layers.1.mlp.gate_proj", 32, 48),
+                          IsLinear("model.layers.1.self_attn.v_proj", 32, 16)));
+  for (const LinearShape& s : shapes) {
+    EXPECT_TRUE(s.module.ends_with(".mlp.gate_proj") || s.module.ends_with(".self_attn.v_proj"))
+        << s.module;
+  }
+  EXPECT_THAT(LoraTargetShapes(*c, {}), IsEmpty());
+  EXPECT_THAT(LoraTargetShapes(*c, {"query_key_value"}), IsEmpty());
 }
 
 }  // namespace

@@ -254,5 +254,56 @@ TEST(UpdateVectorTest, RejectsANanDeltaNamingItsIndex) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("index 3")));
 }
 
+TEST(RoundMaxWeightTest, IsOneUnderUniformWeightingAndTheBoundUnderTokenWeighting) {
+  EXPECT_EQ(RoundMaxWeight(/*uniform_weighting=*/true), 1u);
+  EXPECT_EQ(RoundMaxWeight(/*uniform_weighting=*/false), kMaxWeightBound);
+  EXPECT_EQ(kMaxWeightBound, 65536u);
+}
+
+TEST(ParticipantWeightTest, IsOneUnderUniformWeightingWhateverTheTokens) {
+  for (uint64_t tokens : {uint64_t{0}, uint64_t{1}, uint64_t{999}, uint64_t{1} << 40}) {
+    EXPECT_EQ(ParticipantWeight(/*uniform_weighting=*/true, tokens, 1000.0), 1u) << tokens;
+  }
+}
+
+TEST(ParticipantWeightTest, ScalesTokensUpToTheCapToTheMaxWeight) {
+  // W_max · min(tokens, cap) / cap with cap = 1000.
+  EXPECT_EQ(ParticipantWeight(false, 1000, 1000.0), 65536u);
+  EXPECT_EQ(ParticipantWeight(false, 500, 1000.0), 32768u);
+  EXPECT_EQ(ParticipantWeight(false, 250, 1000.0), 16384u);
+  EXPECT_EQ(ParticipantWeight(false, 1, 1000.0), 66u);  // round(65.536)
+  // More than the cap counts as the cap: never above W_max.
+  EXPECT_EQ(ParticipantWeight(false, 5000, 1000.0), 65536u);
+  EXPECT_EQ(ParticipantWeight(false, uint64_t{1} << 62, 1000.0), 65536u);
+}
+
+TEST(ParticipantWeightTest, RoundsHalvesAwayFromZero) {
+  // cap = 2^17: each token is half a unit of weight.
+  EXPECT_EQ(ParticipantWeight(false, 3, 131072.0), 2u);  // 1.5
+  EXPECT_EQ(ParticipantWeight(false, 5, 131072.0), 3u);  // 2.5
+  EXPECT_EQ(ParticipantWeight(false, 4, 131072.0), 2u);
+}
+
+TEST(ParticipantWeightTest, IsAtLeastOneSoThatEveryParticipantCounts) {
+  EXPECT_EQ(ParticipantWeight(false, 0, 1000.0), 1u);
+  EXPECT_EQ(ParticipantWeight(false, 3, 1e6), 1u);  // round(0.197) = 0
+  EXPECT_EQ(ParticipantWeight(false, 1, 131072.0), 1u);  // 0.5 rounds to 1
+}
+
+TEST(ParticipantWeightTest, IsOneForACapThatIsNotPositive) {
+  EXPECT_EQ(ParticipantWeight(false, 500, 0.0), 1u);
+  EXPECT_EQ(ParticipantWeight(false, 500, -10.0), 1u);
+  EXPECT_EQ(ParticipantWeight(false, 500, std::numeric_limits<double>::quiet_NaN()), 1u);
+}
+
+TEST(ParticipantWeightTest, IsAcceptedByEncodeUpdateUnderTheRoundsMaxWeight) {
+  const UpdateLayout layout = {.delta_words = 1, .metric_buckets = 0,
+                               .max_weight = RoundMaxWeight(false)};
+  for (uint64_t tokens : {uint64_t{0}, uint64_t{1}, uint64_t{1000}, uint64_t{1} << 50}) {
+    const uint32_t weight = ParticipantWeight(false, tokens, 1000.0);
+    EXPECT_THAT(EncodeUpdate({{0.5f}}, weight, {}, layout, kGrid), IsOk()) << tokens;
+  }
+}
+
 }  // namespace
 }  // namespace tontine::update
