@@ -1,0 +1,280 @@
+// What leaves a contributor's laptop, byte for byte: a real `tontine-client join` (LibTorch
+// training on its own text) takes part in two rounds with three synthetic participants,
+// talking to the coordinator through a recording TCP proxy over plaintext gRPC (--insecure),
+// so that the test sees every byte the client sends. None of the client's text may appear in
+// them, and the transparency log must account for the messages.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "client/runner/transparency_log.h"
+#include "common/base/encoding.h"
+#include "common/base/files.h"
+#include "common/safetensors/model_dir.h"
+#include "server/store/store.h"
+#include "tests/testing/process.h"
+
+namespace tontine {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunResult;
+using testing::Subprocess;
+
+// Forwards 127.0.0.1:port() to `upstream_port`, keeping every byte clients send.
+class RecordingProxy {
+ public:
+  explicit RecordingProxy(int upstream_port) : upstream_port_(upstream_port) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    listen(listener_, 64);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~RecordingProxy() {
+    stopping_ = true;
+    shutdown(listener_, SHUT_RDWR);
+    close(listener_);
+    acceptor_.join();
+    for (int fd : open_) shutdown(fd, SHUT_RDWR);
+    for (std::thread& t : pumps_) t.join();
+    for (int fd : open_) close(fd);
+  }
+  int port() const { return port_; }
+  std::string sent() {
+    absl::MutexLock lock(&mu_);
+    return sent_;
+  }
+
+ private:
+  void Accept() {
+    while (!stopping_) {
+      const int client = accept(listener_, nullptr, nullptr);
+      if (client < 0) return;
+      const int server = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(upstream_port_));
+      if (connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        close(client);
+        close(server);
+        continue;
+      }
+      open_.insert(open_.end(), {client, server});
+      pumps_.emplace_back([this, client, server] { Pump(client, server, true); });
+      pumps_.emplace_back([this, client, server] { Pump(server, client, false); });
+    }
+  }
+  void Pump(int from, int to, bool record) {
+    char buffer[1 << 16];
+    while (true) {
+      const ssize_t n = read(from, buffer, sizeof(buffer));
+      if (n <= 0) break;
+      if (record) {
+        absl::MutexLock lock(&mu_);
+        sent_.append(buffer, static_cast<size_t>(n));
+      }
+      if (write(to, buffer, static_cast<size_t>(n)) != n) break;
+    }
+    shutdown(to, SHUT_WR);
+  }
+
+  const int upstream_port_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptor_;
+  std::vector<std::thread> pumps_;
+  std::vector<int> open_;
+  absl::Mutex mu_;
+  std::string sent_ ABSL_GUARDED_BY(mu_);
+};
+
+// Text no model or protocol would produce by chance: each document holds a unique marker.
+std::vector<std::string> WriteContributorText(const fs::path& dir) {
+  std::vector<std::string> documents;
+  std::string jsonl;
+  for (int i = 0; i < 40; ++i) {
+    std::string text = absl::StrCat(
+        "Marker", i, "-zq: the harvest song of the river people is sung at dawn by ", i,
+        " elders, who keep the rhythm with calabashes and call the names of the rains.");
+    jsonl += nlohmann::json{{"text", text}}.dump() + "\n";
+    documents.push_back(std::move(text));
+  }
+  EXPECT_TRUE(WriteFileAtomic(dir / "songs.jsonl", jsonl).ok());
+  return documents;
+}
+
+TEST(ClientPrivacyE2eTest, NothingOfTheTextLeavesAndTheAuditAccountsForEveryMessage) {
+  testing::TempDir dir;
+  const fs::path root = dir.path();
+  // A tiny real base model, pretrained here in seconds.
+  RunResult pretrain = testing::Run(
+      {testing::Binary("tontine"), "pretrain", "--data",
+       (testing::SourceDir() / "examples/data/pretrain").string(), "--out",
+       (root / "base").string(), "--steps", "2", "--hidden", "32", "--layers", "1", "--heads",
+       "2", "--intermediate", "64", "--threads", "1"},
+      absl::Minutes(3));
+  ASSERT_EQ(pretrain.exit_code, 0) << pretrain.err;
+  absl::StatusOr<std::string> digest = safetensors::ModelDigest(root / "base");
+  ASSERT_TRUE(digest.ok());
+  fs::create_directories(root / "text");
+  fs::create_directories(root / "capture");
+  const std::vector<std::string> documents = WriteContributorText(root / "text");
+
+  ASSERT_TRUE(WriteFileAtomic(root / "experiment.yaml", absl::StrCat(R"(kind: experiment
+name: privacy
+model: {base: )", (root / "base").string(), R"(}
+lora: {rank: 2, alpha: 4, target_modules: [q_proj, v_proj]}
+rounds: {count: 2}
+cohort: {min_participants: 4, max_participants: 4}
+local_training: {steps: 2, batch_size: 2, sequence_length: 32}
+evaluation: {held_out_fraction: 0.2}
+simulate: {clients: 4}
+deadlines: {advertise_keys: 20s, share_keys: 20s, masked_input: 2m, unmask: 20s}
+)")).ok());
+  ASSERT_TRUE(WriteFileAtomic(root / "coordinator.yaml",
+                              absl::StrCat("kind: coordinator\nstate_dir: ",
+                                           (root / "state").string(),
+                                           "\nlisten: 127.0.0.1:0\ninsecure: true\nexperiment: ",
+                                           (root / "experiment.yaml").string(), "\n"))
+                  .ok());
+  ASSERT_EQ(testing::Run({testing::Binary("tontine-coordinator"), "init", "--state-dir",
+                          (root / "state").string()})
+                .exit_code,
+            0);
+  absl::StatusOr<std::unique_ptr<Subprocess>> coordinator = Subprocess::Start(
+      {testing::Binary("tontine-coordinator"), "serve", "--config",
+       (root / "coordinator.yaml").string(), "--port-file", (root / "port").string(),
+       "--exit-when-done"});
+  ASSERT_TRUE(coordinator.ok());
+  absl::StatusOr<std::string> port = testing::WaitForFile(root / "port", absl::Seconds(30));
+  ASSERT_TRUE(port.ok()) << (*coordinator)->err();
+  RecordingProxy proxy(std::stoi(*port));
+  const std::string via_proxy = absl::StrCat("127.0.0.1:", proxy.port());
+  const std::string direct = absl::StrCat("127.0.0.1:", absl::StripAsciiWhitespace(*port));
+
+  std::vector<std::unique_ptr<Subprocess>> clients;
+  for (int i = 0; i < 4; ++i) {
+    RunResult invite =
+        testing::Run({testing::Binary("tontine-coordinator"), "invite", "--state-dir",
+                      (root / "state").string(), "--tag", "language=songs", "--json"});
+    ASSERT_EQ(invite.exit_code, 0) << invite.err;
+    const std::string token = nlohmann::json::parse(invite.out)["token"];
+    const fs::path state = root / absl::StrCat("client-", i);
+    // The real client enrols and runs through the proxy; the synthetic ones directly.
+    RunResult enrol = testing::Run({testing::Binary("tontine-client"), "enrol", "--coordinator",
+                                    i == 0 ? via_proxy : direct, "--insecure", "--token", token,
+                                    "--state-dir", state.string()});
+    ASSERT_EQ(enrol.exit_code, 0) << enrol.err;
+    std::vector<std::string> argv;
+    if (i == 0) {
+      ASSERT_TRUE(WriteFileAtomic(root / "client.yaml",
+                                  absl::StrCat("kind: client\ndata_dir: ", (root / "text").string(),
+                                               "\nbase_model: ", (root / "base").string(),
+                                               "\nthreads: 1\ninsecure: true\n"))
+                      .ok());
+      argv = {testing::Binary("tontine-client"), "join", "--config",
+              (root / "client.yaml").string(), "--state-dir", state.string(),
+              "--debug-capture-dir", (root / "capture").string()};
+    } else {
+      argv = {(fs::read_symlink("/proc/self/exe").parent_path() / "tontine-vector-client").string(),
+              "--state-dir", state.string(), "--base-sha256", *digest};
+    }
+    absl::StatusOr<std::unique_ptr<Subprocess>> client = Subprocess::Start(argv);
+    ASSERT_TRUE(client.ok());
+    clients.push_back(std::move(*client));
+  }
+  absl::StatusOr<int> code = (*coordinator)->Wait(absl::Minutes(5));
+  ASSERT_TRUE(code.ok() && *code == 0) << (*coordinator)->err() << clients[0]->err();
+  clients[0]->Signal(SIGTERM);
+  ASSERT_TRUE(clients[0]->Wait(absl::Seconds(30)).ok());
+
+  // Both rounds committed with the real client in them.
+  auto store = store::Store::Open(root / "state" / "tontine.db", {});
+  ASSERT_TRUE(store.ok());
+  auto experiment = (*store)->LatestExperiment();
+  auto rounds = (*store)->ListRounds(experiment->id);
+  ASSERT_TRUE(rounds.ok());
+  ASSERT_EQ(rounds->size(), 2u);
+  for (const store::RoundRecord& r : *rounds) {
+    EXPECT_EQ(r.outcome, "committed");
+    EXPECT_EQ(r.participants, 4);
+  }
+
+  // Every byte the real client sent: no 12-byte piece of any document is among them.
+  const std::string sent = proxy.sent();
+  ASSERT_GT(sent.size(), 1000u);
+  for (const std::string& text : documents) {
+    for (size_t at = 0; at + 12 <= text.size(); at += 6) {
+      ASSERT_EQ(sent.find(text.substr(at, 12)), std::string::npos)
+          << "the client sent a piece of its text: '" << text.substr(at, 12) << "'";
+    }
+  }
+  // The transparency log lists what was sent: the protocol's messages, and in both rounds a
+  // masked update. Each message it lists is in the recorded stream verbatim (gRPC frames a
+  // small message whole), and the log's byte counts are those messages' sizes.
+  absl::StatusOr<std::vector<runner::TransparencyEntry>> log =
+      runner::ReadTransparencyLog(root / "client-0" / runner::kTransparencyLogFile);
+  ASSERT_TRUE(log.ok()) << log.status();
+  uint64_t logged = 0;
+  std::map<std::string, int> kinds;
+  for (const runner::TransparencyEntry& e : *log) {
+    logged += e.bytes;
+    ++kinds[e.message];
+  }
+  EXPECT_LE(logged, sent.size());
+  uint64_t captured = 0;
+  int messages = 0;
+  for (const auto& entry : fs::directory_iterator(root / "capture")) {
+    absl::StatusOr<std::string> bytes = ReadFile(entry.path());
+    ASSERT_TRUE(bytes.ok());
+    captured += bytes->size();
+    ++messages;
+    if (!bytes->empty()) {
+      EXPECT_NE(sent.find(*bytes), std::string::npos) << entry.path().filename();
+    }
+  }
+  EXPECT_EQ(messages, static_cast<int>(log->size()));
+  EXPECT_EQ(captured, logged);
+  EXPECT_EQ(kinds["MaskedUpdateChunk"], 2);
+  EXPECT_EQ(kinds["AdvertiseKeys"], 2);
+  EXPECT_EQ(kinds["ShareKeys"], 2);
+  EXPECT_EQ(kinds["UnmaskResponse"], 2);
+  for (const auto& [kind, count] : kinds) {
+    EXPECT_THAT(kind, ::testing::AnyOf("Hello", "Heartbeat", "RoundResponse", "AdvertiseKeys",
+                                       "ShareKeys", "UnmaskResponse", "TrainingProgress",
+                                       "DownloadAdapterRequest", "MaskedUpdateChunk"))
+        << count;
+  }
+  // `tontine-client audit` prints it.
+  RunResult audit = testing::Run({testing::Binary("tontine-client"), "audit", "--state-dir",
+                                  (root / "client-0").string()});
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_THAT(audit.out, ::testing::HasSubstr("MaskedUpdateChunk"));
+}
+
+}  // namespace
+}  // namespace tontine
