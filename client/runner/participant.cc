@@ -170,6 +170,9 @@ absl::Status Participant::Run() {
     }
     if (absl::IsUnauthenticated(status) || absl::IsFailedPrecondition(status)) return status;
     if (welcomed) backoff = options_.initial_backoff;
+    // A fresh channel for the next attempt: one whose connection broke mid-handshake can keep
+    // failing handshakes against a coordinator that has restarted on the same port.
+    client_ = transport::CoordinatorClient::Create(options_.identity.Channel(options_.address));
     // Full jitter over the upper half: a fleet of laptops does not reconnect in lock step.
     const double jitter = std::uniform_real_distribution<double>(0.5, 1.0)(rng);
     const absl::Duration wait = backoff * jitter;

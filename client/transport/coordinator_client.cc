@@ -28,6 +28,14 @@ std::unique_ptr<CoordinatorClient> CoordinatorClient::Create(const ChannelOption
   args.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
+  // After a failed connection gRPC refuses new calls until its own reconnect back-off ends
+  // (1 s growing to 120 s by default), which would stack on the client's back-off and keep
+  // laptops away long after a restarted coordinator is back. The client paces reconnection
+  // itself (reconnect.initial_backoff … max_backoff, with jitter), so gRPC's is kept short.
+  // (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS stays at its default: it is also the connect timeout,
+  // and a TLS handshake on a busy laptop can take longer than a short back-off.)
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5'000);
   auto channel = grpc::CreateCustomChannel(options.address, credentials, args);
   return std::unique_ptr<CoordinatorClient>(new CoordinatorClient(options, std::move(channel)));
 }
