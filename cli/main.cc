@@ -4,12 +4,14 @@
 //   tontine pretrain           train the small byte-level base model ("bundled")
 //   tontine train-local        fine-tune a LoRA adapter on a data directory
 //   tontine eval               held-out NLL, perplexity and bits per byte
+//   tontine simulate           a whole federation on this machine (coordinator + clients)
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/simulate.h"
 #include "cli/train_commands.h"
 #include "common/base/cli.h"
 #include "common/base/cpu.h"
@@ -116,6 +118,27 @@ int main(int argc, char** argv) {
   eval->add_flag("--skip-bad-documents", eval_args.skip_bad_documents,
                  "skip (and count) documents with invalid UTF-8 or bad JSON");
 
+  cli::SimulateArgs simulate_args;
+  CLI::App* simulate = app.add_subcommand(
+      "simulate", "run a federation on this machine: the real coordinator and clients over TLS "
+                  "on 127.0.0.1, one community language per client");
+  simulate->add_option("--config", simulate_args.config,
+                       "experiment YAML (its simulate section: clients, data, dropout)")
+      ->required();
+  simulate->add_option("--out", simulate_args.out,
+                       "run directory for logs, state and report.json/csv (default: a new "
+                       "./simulate-runs/<experiment>-<UTC time>)");
+  simulate->add_flag("--centralized", simulate_args.centralized,
+                     "also train the same adapter on the pooled data for the same number of "
+                     "steps x sequences, for comparison");
+  simulate->add_option("--threads", simulate_args.threads,
+                       "threads for simulate's own evaluation and baseline (0 = all cores; "
+                       "clients use simulate.threads_per_client)")
+      ->capture_default_str();
+  simulate->add_option("--round-timeout", simulate_args.round_timeout,
+                       "give up when no round commits for this long, e.g. 45m (default: twice "
+                       "the experiment's deadlines for one round, at least 10m)");
+
   CLI11_PARSE(app, argc, argv);
   if (absl::Status status = InitLogging(kProgram, log_level); !status.ok()) {
     return ReportError(kProgram, status);
@@ -124,5 +147,6 @@ int main(int argc, char** argv) {
   if (*pretrain) return cli::RunPretrain(pretrain_args);
   if (*train_local) return cli::RunTrainLocal(train_args);
   if (*eval) return cli::RunEval(eval_args);
+  if (*simulate) return cli::RunSimulate(simulate_args);
   return 0;
 }

@@ -1,8 +1,5 @@
 #include "cli/train_commands.h"
 
-#include <csignal>
-
-#include <atomic>
 #include <cstdio>
 #include <optional>
 #include <system_error>
@@ -13,21 +10,17 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "cli/interrupt.h"
+#include "cli/model_helpers.h"
 #include "common/base/cli.h"
 #include "common/base/files.h"
-#include "common/base/progress.h"
 #include "common/base/status_macros.h"
 #include "common/base/units.h"
 #include "common/config/base_model.h"
 #include "common/config/experiment_config.h"
 #include "common/ml/checkpoint.h"
-#include "common/ml/evaluate.h"
-#include "common/ml/lora.h"
 #include "common/ml/runtime.h"
-#include "common/ml/trainer.h"
 #include "common/safetensors/model_dir.h"
-#include "common/text/corpus.h"
-#include "common/text/packing.h"
 #include "common/text/tokenizer.h"
 #include "spdlog/spdlog.h"
 
@@ -40,103 +33,6 @@ constexpr char kProgram[] = "tontine";
 // Name of the resumable training state inside an output directory (hidden, so a PEFT loader
 // never sees it); removed when training finishes.
 constexpr char kCheckpointFile[] = ".tontine-train-checkpoint.pt";
-
-// Set by SIGINT/SIGTERM; training stops between steps and keeps its checkpoint.
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
-
-void CatchInterrupts() {
-  struct sigaction action = {};
-  action.sa_handler = OnInterrupt;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
-
-absl::StatusOr<config::ExperimentConfig> ExperimentOrDefaults(const fs::path& path) {
-  if (path.empty()) return config::ExperimentConfig{};
-  return config::LoadExperimentConfig(path);
-}
-
-absl::StatusOr<text::Corpus> LoadData(const fs::path& dir, double held_out_fraction,
-                                      bool skip_bad_documents) {
-  TONTINE_ASSIGN_OR_RETURN(
-      text::Corpus corpus,
-      text::LoadCorpus(dir, {.held_out_fraction = held_out_fraction,
-                             .skip_bad_documents = skip_bad_documents}));
-  for (const std::string& warning : corpus.warnings) spdlog::warn("{}", warning);
-  if (corpus.skipped > 0) {
-    spdlog::warn("{}: skipped {} bad document(s) (--skip-bad-documents)", dir.string(),
-                 corpus.skipped);
-  }
-  spdlog::info("{}: {} training and {} held-out documents", dir.string(), corpus.train.size(),
-               corpus.held_out.size());
-  return corpus;
-}
-
-// The base model, checked against the byte tokenizer (the only one built so far).
-absl::StatusOr<ml::CausalLm> LoadBase(const fs::path& dir, const config::ExperimentConfig& experiment) {
-  if (experiment.model.tokenizer != config::TokenizerKind::kByte) {
-    return absl::UnimplementedError(
-        "model.tokenizer: hf is not supported yet; use a byte-level base model");
-  }
-  TONTINE_ASSIGN_OR_RETURN(ml::CausalLm model, ml::LoadCausalLm(dir));
-  if (model->config().vocab_size != text::ByteTokenizer::kVocabSize) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        dir.string(), ": the model's vocabulary has ", model->config().vocab_size,
-        " entries; the byte tokenizer needs ", text::ByteTokenizer::kVocabSize,
-        " (Hugging Face tokenizers are not supported yet)"));
-  }
-  spdlog::info("{}: {} parameters, {} layers, hidden {}", dir.string(),
-               model->config().ParameterCount(), model->config().num_hidden_layers,
-               model->config().hidden_size);
-  return model;
-}
-
-absl::StatusOr<text::PackedSequences> PackDocuments(const std::vector<text::Document>& documents,
-                                                    int sequence_length) {
-  return text::Pack(documents, text::ByteTokenizer(), sequence_length);
-}
-
-// Trains with a progress line on stderr, stopping between steps on Ctrl-C: CANCELLED then,
-// naming the step reached and the checkpoint the same command resumes from.
-absl::StatusOr<ml::TrainResult> TrainWithProgress(ml::CausalLm& model,
-                                                  const text::PackedSequences& train,
-                                                  const ml::TrainOptions& options,
-                                                  const char* label) {
-  ProgressLine progress(stderr, IsTerminal(stderr), label);
-  ml::TrainHooks hooks;
-  hooks.should_abort = [] { return g_interrupted.load(); };
-  hooks.on_step = [&progress](const ml::StepReport& r) {
-    progress.Update({r.step, r.steps, r.loss, r.tokens_per_second, r.eta});
-  };
-  TONTINE_ASSIGN_OR_RETURN(ml::TrainResult result, ml::Train(model, train, options, hooks));
-  progress.Finish();
-  if (result.aborted) {
-    return absl::CancelledError(absl::StrCat(
-        "interrupted at step ", result.resumed_at + result.steps_done, " of ",
-        options.schedule.steps, "; the same command resumes from ", options.checkpoint.string()));
-  }
-  return result;
-}
-
-nlohmann::json GroupJson(const ml::GroupMetrics& g) {
-  return {{"group", g.group},
-          {"tokens", g.tokens},
-          {"bytes", g.bytes},
-          {"nll", g.MeanNll()},
-          {"perplexity", g.Perplexity()},
-          {"bits_per_byte", g.BitsPerByte()}};
-}
-
-nlohmann::json EvalJson(const ml::EvalResult& result) {
-  nlohmann::json groups = nlohmann::json::array();
-  for (const ml::GroupMetrics& g : result.groups) groups.push_back(GroupJson(g));
-  return {{"groups", groups},
-          {"total", GroupJson(result.total)},
-          {"macro_perplexity", result.MacroPerplexity()}};
-}
 
 void PrintEvalTable(const ml::EvalResult& result) {
   std::printf("%-16s %10s %10s %8s %11s %10s\n", "group", "tokens", "bytes", "nll", "perplexity",
@@ -268,9 +164,9 @@ absl::Status TrainLocal(const TrainLocalArgs& args) {
   TONTINE_RETURN_IF_ERROR(ml::InjectLora(model, spec));
   // Train what a federated round of this experiment trains: under ffa, B alone on an A drawn
   // from lora.seed (PEFT's own random A when the seed is 0); otherwise A and B.
-  const bool ffa = experiment.aggregation.rule == config::AggregationRule::kFfa;
+  const bool ffa = TrainedMatricesOf(experiment) == ml::TrainedMatrices::kB;
   if (experiment.lora.seed != 0) ml::SeedLoraA(model, experiment.lora.seed);
-  ml::SetTrainable(model, ffa ? ml::TrainedMatrices::kB : ml::TrainedMatrices::kAB);
+  ml::SetTrainable(model, TrainedMatricesOf(experiment));
 
   TONTINE_RETURN_IF_ERROR(MakeDirs(args.out));
   ml::TrainOptions options;

@@ -2,10 +2,12 @@
 
 #include <cctype>
 #include <cmath>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 
 namespace tontine {
@@ -92,6 +94,17 @@ std::string FormatShortDuration(absl::Duration d) {
     }
   }
   return out;
+}
+
+std::string FormatByteSize(uint64_t bytes) {
+  if (bytes < 1000) return absl::StrCat(bytes, " B");
+  static constexpr std::pair<absl::string_view, double> kUnits[] = {
+      {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}};
+  const double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  // 999.95 KB would print as "1000.0 KB": move up a unit once the rounded value reaches 1000.
+  while (unit + 1 < std::size(kUnits) && value / kUnits[unit].second >= 999.95) ++unit;
+  return absl::StrFormat("%.1f %s", value / kUnits[unit].second, kUnits[unit].first);
 }
 
 }  // namespace tontine

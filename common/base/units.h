@@ -22,6 +22,10 @@ absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text);
 // The shortest exact rendering: "7d", "1h30m", "250ms".
 std::string FormatShortDuration(absl::Duration d);
 
+// A size for people, in powers of 1000 with one decimal: "512 B", "1.2 KB", "3.4 MB",
+// "1.0 GB" (GB is the largest unit).
+std::string FormatByteSize(uint64_t bytes);
+
 }  // namespace tontine
 
 #endif  // TONTINE_COMMON_BASE_UNITS_H_

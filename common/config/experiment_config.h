@@ -189,12 +189,16 @@ struct SimulateConfig {
   // simulate.clients: client processes `tontine simulate` starts (1–1000). Default 8.
   int clients = 8;
   // simulate.data: a directory with one subdirectory of text per community language.
-  // Empty (default) = the bundled corpus, examples/data/community.
+  // Empty (default) = the bundled corpus, examples/data/community, looked up in the current
+  // directory and above the tontine binary.
   std::filesystem::path data_dir;
   // simulate.languages: which subdirectories of data to use; client i gets
-  // languages[i mod len]. Empty (default) = all, in name order.
+  // languages[i mod len], and clients that share a language split its documents between them.
+  // Languages beyond `clients` are left out. Empty (default) = all, in name order.
   std::vector<std::string> languages;
-  // simulate.dropout: one {phase, probability} or a list of them. Default none.
+  // simulate.dropout: one {phase, probability} or a list of them; the probability is per
+  // client per round, client i rehearses entry i mod len, and a killed client is restarted.
+  // Default none.
   std::vector<SimulatedDropout> dropout;
   // simulate.threads_per_client: training threads per client process (1–256). Default 1.
   int threads_per_client = 1;

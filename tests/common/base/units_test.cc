@@ -48,5 +48,15 @@ TEST(UnitsTest, FormatsDurationsShortestExact) {
   EXPECT_EQ(FormatShortDuration(absl::ZeroDuration()), "0");
 }
 
+TEST(UnitsTest, FormatsByteSizesInDecimalUnitsWithOneDecimal) {
+  EXPECT_EQ(FormatByteSize(0), "0 B");
+  EXPECT_EQ(FormatByteSize(999), "999 B");
+  EXPECT_EQ(FormatByteSize(1000), "1.0 KB");
+  EXPECT_EQ(FormatByteSize(1234567), "1.2 MB");
+  EXPECT_EQ(FormatByteSize(999'960), "1.0 MB");
+  EXPECT_EQ(FormatByteSize(987'654), "987.7 KB");
+  EXPECT_EQ(FormatByteSize(3'000'000'000'000ull), "3000.0 GB");
+}
+
 }  // namespace
 }  // namespace tontine
