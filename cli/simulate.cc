@@ -320,8 +320,9 @@ absl::Status Simulation::SuperviseClients() {
 }
 
 absl::Status Simulation::RunCentralized() {
-  const int steps = CentralizedSteps(report_.rounds, experiment_.local_training.steps);
-  if (steps == 0) {
+  const CentralizedSchedule schedule =
+      CentralizedStepsOf(report_.rounds, experiment_.local_training.steps);
+  if (schedule.steps == 0) {
     spdlog::warn("no round committed an update; there is nothing to compare a centralized "
                  "baseline with");
     return absl::OkStatus();
@@ -333,7 +334,8 @@ absl::Status Simulation::RunCentralized() {
   }
   TONTINE_ASSIGN_OR_RETURN(
       CentralizedRow row,
-      model_->TrainCentralized(*rounds_->initial_adapter(), Pooled(languages_, false), steps,
+      model_->TrainCentralized(*rounds_->initial_adapter(), Pooled(languages_, false),
+                               schedule.steps, schedule.accumulation_factor,
                                layout_->centralized_adapter));
   Print(absl::StrCat(FormatEvaluationLine("centralized", row.evaluation, report_.rounds_planned),
                      "  ", row.steps, " steps  ", absl::StrFormat("%.1f s", row.seconds)));

@@ -44,7 +44,8 @@ class SimulateModel {
   // REQUIRES: steps > 0.
   absl::StatusOr<CentralizedRow> TrainCentralized(const std::filesystem::path& initial_adapter,
                                                   const std::vector<text::Document>& train,
-                                                  int steps, const std::filesystem::path& out);
+                                                  int steps, int accumulation_factor,
+                                                  const std::filesystem::path& out);
 
  private:
   struct Impl;

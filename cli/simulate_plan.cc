@@ -153,12 +153,19 @@ absl::StatusOr<absl::Duration> ResolveRoundTimeout(absl::string_view flag,
   return *timeout;
 }
 
-int CentralizedSteps(const std::vector<RoundRow>& rounds, int local_steps) {
-  int64_t updates = 0;
+CentralizedSchedule CentralizedStepsOf(const std::vector<RoundRow>& rounds, int local_steps) {
+  int64_t committed = 0, participants = 0;
   for (const RoundRow& row : rounds) {
-    if (row.outcome == "committed") updates += row.participants;
+    if (row.outcome != "committed") continue;
+    ++committed;
+    participants += row.participants;
   }
-  return static_cast<int>(std::min<int64_t>(updates * local_steps, 1'000'000'000));
+  CentralizedSchedule schedule;
+  if (committed == 0) return schedule;
+  schedule.steps = static_cast<int>(std::min<int64_t>(committed * local_steps, 1'000'000'000));
+  schedule.accumulation_factor =
+      static_cast<int>(std::max<int64_t>(1, (participants + committed / 2) / committed));
+  return schedule;
 }
 
 }  // namespace tontine::cli

@@ -104,10 +104,16 @@ absl::Duration RoundTimeout(const config::DeadlinesConfig& deadlines);
 absl::StatusOr<absl::Duration> ResolveRoundTimeout(absl::string_view flag,
                                                    const config::DeadlinesConfig& deadlines);
 
-// The centralized baseline's optimiser steps: every update the federation summed was
-// local_steps steps of the same batch, so the baseline gets Σ participants × local_steps over
-// the committed rounds — the same number of steps × sequences the federation trained on.
-int CentralizedSteps(const std::vector<RoundRow>& rounds, int local_steps);
+// The centralized baseline's schedule: as many sequential optimiser steps as the federation
+// took (committed rounds × local_steps), each on the batches its participants trained on in
+// parallel (gradient accumulation × the mean participants per committed round, rounded). So
+// it sees as many sequences as the federation, in as many steps: the comparison isolates
+// what federated averaging costs against one trainer holding all the data.
+struct CentralizedSchedule {
+  int steps = 0;                  // 0 when no round committed
+  int accumulation_factor = 1;    // multiplies local_training.gradient_accumulation
+};
+CentralizedSchedule CentralizedStepsOf(const std::vector<RoundRow>& rounds, int local_steps);
 
 }  // namespace tontine::cli
 

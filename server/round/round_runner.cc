@@ -870,6 +870,11 @@ absl::StatusOr<service::AdapterFile> RoundRunner::FindAdapter(uint64_t version) 
   return it->second;
 }
 
+void RoundRunner::CountDownload(uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  if (active_ != nullptr) active_->bytes_down += bytes;
+}
+
 absl::StatusOr<v1::UploadReceipt> RoundRunner::ReceiveChunk(const std::string& participant_id,
                                                             const v1::MaskedUpdateChunk& chunk) {
   std::shared_ptr<ActiveRound> round;

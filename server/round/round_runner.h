@@ -90,6 +90,7 @@ class RoundRunner final : public service::SessionListener, public service::Round
 
   // service::RoundService
   absl::StatusOr<service::AdapterFile> FindAdapter(uint64_t version) override;
+  void CountDownload(uint64_t bytes) override;
   absl::StatusOr<v1::UploadReceipt> ReceiveChunk(const std::string& participant_id,
                                                  const v1::MaskedUpdateChunk& chunk) override;
   absl::StatusOr<v1::UploadReceipt> UploadStatus(const std::string& participant_id,

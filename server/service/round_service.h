@@ -24,6 +24,8 @@ class RoundService {
   virtual ~RoundService() = default;
   // The file of a committed adapter version; NOT_FOUND naming the version otherwise.
   virtual absl::StatusOr<AdapterFile> FindAdapter(uint64_t version) = 0;
+  // Adapter bytes sent to participants (DownloadAdapter), counted in the round in flight.
+  virtual void CountDownload(uint64_t bytes) = 0;
   // One chunk of `participant_id`'s masked update. The codes say what the client does next
   // (coordinator.proto): FAILED_PRECONDITION for another round or phase, PERMISSION_DENIED
   // when not in the round, INVALID_ARGUMENT for a bad length or offset, DATA_LOSS for a

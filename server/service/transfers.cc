@@ -81,6 +81,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::AdapterChunk> 
     }
     offset_ += n;
     sent_any_ = true;
+    rounds_->CountDownload(chunk_.ByteSizeLong());
     StartWrite(&chunk_);
   }
 

@@ -167,13 +167,15 @@ TEST(SimulatePlanTest, TheRoundTimeoutFlagOverridesTheDefault) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("longer than 0")));
 }
 
-TEST(SimulatePlanTest, CentralizedStepsCountEveryUpdateOfTheCommittedRounds) {
+TEST(SimulatePlanTest, CentralizedScheduleMatchesTheFederationsStepsAndSequences) {
   std::vector<RoundRow> rounds(3);
   rounds[0] = {.round = 1, .outcome = "committed", .participants = 8, .dropped = 0};
   rounds[1] = {.round = 2, .outcome = "aborted", .participants = 3, .dropped = 5};
-  rounds[2] = {.round = 3, .outcome = "committed", .participants = 6, .dropped = 2};
-  EXPECT_EQ(CentralizedSteps(rounds, 20), (8 + 6) * 20);
-  EXPECT_EQ(CentralizedSteps({}, 20), 0);
+  rounds[2] = {.round = 3, .outcome = "committed", .participants = 5, .dropped = 3};
+  const CentralizedSchedule schedule = CentralizedStepsOf(rounds, 20);
+  EXPECT_EQ(schedule.steps, 2 * 20);             // two committed rounds of 20 local steps
+  EXPECT_EQ(schedule.accumulation_factor, 7);    // (8 + 5) / 2 = 6.5, rounded half up
+  EXPECT_EQ(CentralizedStepsOf({}, 20).steps, 0);
 }
 
 }  // namespace
