@@ -295,6 +295,11 @@ std::vector<std::shared_ptr<service::SessionHandle>> RoundRunner::Eligible() {
   std::vector<std::shared_ptr<service::SessionHandle>> eligible;
   for (std::shared_ptr<service::SessionHandle>& session : sessions_->Sessions()) {
     if (session->closed()) continue;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = ready_.find(session->participant_id());
+      if (ready == ready_.end() || ready->second.lock() != session) continue;
+    }
     if (!MatchesFilter(session->tags(), options_.experiment.cohort.filter)) continue;
     eligible.push_back(std::move(session));
   }
@@ -761,19 +766,21 @@ void RoundRunner::Refuse(const std::shared_ptr<service::SessionHandle>& session,
 
 void RoundRunner::OnSessionStarted(const std::shared_ptr<service::SessionHandle>& session,
                                    const v1::Hello& hello) {
-  if (hello.base_model_sha256() != base_sha256_) {
-    const std::string offered =
-        hello.base_model_sha256().empty() ? "none" : HexEncode(hello.base_model_sha256());
+  // A client holding no base model yet may connect (`tontine-client check`), but only one
+  // holding this experiment's is ever invited; one holding another is told so and closed.
+  if (!hello.base_model_sha256().empty() && hello.base_model_sha256() != base_sha256_) {
     absl::Status mismatch = WithReason(
         absl::FailedPreconditionError(absl::StrCat(
             "this experiment's base model has sha256 ", HexEncode(base_sha256_),
-            "; the client offered ", offered, ": install that base model")),
+            "; the client offered ", HexEncode(hello.base_model_sha256()),
+            ": install that base model")),
         "BASE_MODEL_MISMATCH");
     spdlog::warn("session of {} refused: {}", session->participant_id(), DescribeStatus(mismatch));
     session->Close(mismatch);
     return;
   }
   absl::MutexLock lock(&mu_);
+  if (!hello.base_model_sha256().empty()) ready_[session->participant_id()] = session;
   changed_.SignalAll();
 }
 

@@ -145,7 +145,9 @@ class RoundRunner final : public service::SessionListener, public service::Round
   v1::AdapterVersion latest_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, service::AdapterFile> adapters_ ABSL_GUARDED_BY(mu_);
   int rounds_committed_total_ ABSL_GUARDED_BY(mu_) = 0;
-  // Participants whose Hello offered the wrong base model (their sessions are closed).
+  // The session of each participant whose Hello offered this experiment's base model: only
+  // those are invited.
+  std::map<std::string, std::weak_ptr<service::SessionHandle>> ready_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> last_round_of_ ABSL_GUARDED_BY(mu_);  // for round_robin
   int busy_slots_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "server/store/sqlite.h"
 #include "tests/testing/process.h"
+#include "tests/testing/synthetic_producer.h"
 
 namespace tontine {
 namespace {
@@ -52,11 +53,15 @@ class FoundationE2eTest : public ::testing::Test {
 
   // Starts `serve` on a free port of 127.0.0.1 and waits until it listens.
   void Serve(const std::vector<std::string>& extra = {}) {
+    // The coordinator runs an experiment on a base model it must find: a tiny one written
+    // here, so that the test needs no pretrained bundled model.
+    ASSERT_TRUE(testing::WriteTinyBaseModel(dir_.path() / "base").ok());
+    std::ofstream(dir_.path() / "experiment.yaml")
+        << "kind: experiment\nname: foundation\nmodel: {base: " << (dir_.path() / "base").string()
+        << "}\ncohort: {min_participants: 4}\nsimulate: {clients: 4}\n";
     std::filesystem::path config = dir_.path() / "coordinator.yaml";
     std::ofstream(config) << "kind: coordinator\nstate_dir: coordinator\nlisten: 127.0.0.1:0\n"
-                          << "experiment: "
-                          << (testing::SourceDir() / "configs/experiments/udhr-demo.yaml").string()
-                          << "\n";
+                          << "experiment: " << (dir_.path() / "experiment.yaml").string() << "\n";
     std::vector<std::string> argv = {Binary("tontine-coordinator"), "serve", "--config",
                                      config.string(), "--port-file",
                                      (dir_.path() / "port").string()};
