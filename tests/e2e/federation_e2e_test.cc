@@ -26,6 +26,7 @@
 #include "common/base/files.h"
 #include "common/secagg/client.h"
 #include "proto/wire_status.h"
+#include "server/round/global_adapter.h"
 #include "server/store/store.h"
 #include "tests/testing/process.h"
 #include "tests/testing/synthetic_producer.h"
@@ -56,6 +57,7 @@ struct ExperimentShape {
   int rounds = 1;
   int neighbours = 4;
   int threshold = 3;
+  std::string aggregation = "{}";  // the experiment's aggregation: section, in flow style
 };
 
 class FederationTest : public ::testing::Test {
@@ -81,6 +83,7 @@ rounds: {count: )", shape.rounds, R"(}
 cohort: {min_participants: )", shape.participants, ", max_participants: ", shape.participants,
                                                 R"(}
 local_training: {steps: 2}
+aggregation: )", shape.aggregation, R"(
 secagg: {neighbours: )", shape.neighbours, ", reconstruction_threshold: ", shape.threshold,
                                                 R"(}
 deadlines: {cohort: 1m, advertise_keys: 10s, share_keys: 10s, masked_input: 30s, unmask: 10s}
@@ -221,6 +224,63 @@ TEST_F(FederationTest, FiveParticipantsCommitTwoRoundsWithExactSums) {
   }
   EXPECT_EQ(rounds[1].adapter_version.value(), rounds[0].adapter_version.value() + 1);
 }
+
+// Each aggregation rule trains what it should (checked on the committed adapter files) and
+// each server optimiser commits exact sums.
+struct RuleCase {
+  std::string aggregation;
+  bool a_moves_in_round_1, b_moves_in_round_1, a_moves_in_round_2, b_moves_in_round_2;
+};
+
+class AggregationRuleTest : public FederationTest,
+                            public ::testing::WithParamInterface<RuleCase> {};
+
+TEST_P(AggregationRuleTest, TrainsTheRulesMatricesWithExactSums) {
+  const RuleCase& rule = GetParam();
+  WriteConfigs({.participants = 4, .rounds = 2, .neighbours = 3, .threshold = 2,
+                .aggregation = rule.aggregation});
+  StartCoordinator();
+  StartFederation(4);
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
+  std::vector<store::RoundRecord> rounds = Rounds();
+  ASSERT_EQ(rounds.size(), 2u);
+  for (const store::RoundRecord& r : rounds) {
+    EXPECT_EQ(r.outcome, "committed") << r.reason;
+    ExpectExactSum(r.id);
+  }
+  // v(k) is round k's adapter; v(k) − 1 the one it started from.
+  auto load = [&](int64_t version) {
+    absl::StatusOr<round::GlobalAdapter> adapter =
+        round::ReadAdapterDir(StateDir() / "adapters" / absl::StrCat("v", version));
+    EXPECT_TRUE(adapter.ok()) << adapter.status();
+    return adapter.value_or(round::GlobalAdapter{});
+  };
+  auto moved = [](const round::GlobalAdapter& before, const round::GlobalAdapter& after,
+                  const std::string& suffix) {
+    bool any = false;
+    for (const auto& [name, tensor] : after.tensors) {
+      if (name.size() > suffix.size() && name.ends_with(suffix)) {
+        any = any || tensor.values != before.tensors.at(name).values;
+      }
+    }
+    return any;
+  };
+  const int64_t v1 = rounds[0].adapter_version.value();
+  const round::GlobalAdapter initial = load(v1 - 1), first = load(v1), second = load(v1 + 1);
+  EXPECT_EQ(moved(initial, first, ".lora_A.weight"), rule.a_moves_in_round_1);
+  EXPECT_EQ(moved(initial, first, ".lora_B.weight"), rule.b_moves_in_round_1);
+  EXPECT_EQ(moved(first, second, ".lora_A.weight"), rule.a_moves_in_round_2);
+  EXPECT_EQ(moved(first, second, ".lora_B.weight"), rule.b_moves_in_round_2);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, AggregationRuleTest,
+    ::testing::Values(
+        RuleCase{"{rule: ffa, server_optimizer: fedyogi, server_learning_rate: 0.01}", false,
+                 true, false, true},
+        RuleCase{"{rule: alternating, server_optimizer: fedavgm}", false, true, true, false},
+        RuleCase{"{rule: fedit, server_optimizer: fedadam, server_learning_rate: 0.01}", true,
+                 true, true, true}));
 
 class ClientKilledTest : public FederationTest,
                          public ::testing::WithParamInterface<std::string> {};
