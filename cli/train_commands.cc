@@ -155,12 +155,7 @@ absl::Status TrainLocal(const TrainLocalArgs& args) {
   std::optional<ml::EvalResult> before;
   if (held_out) before = ml::Evaluate(model, *held_out);
 
-  update::LoraSpec spec;
-  spec.rank = experiment.lora.rank;
-  spec.alpha = experiment.lora.alpha;
-  spec.dropout = experiment.lora.dropout;
-  spec.target_modules = experiment.lora.target_modules;
-  spec.base_model_name_or_path = fs::absolute(base_dir).lexically_normal().string();
+  const update::LoraSpec spec = update::LoraSpecOf(experiment.lora, base_dir);
   TONTINE_RETURN_IF_ERROR(ml::InjectLora(model, spec));
   // Train what a federated round of this experiment trains: under ffa, B alone on an A drawn
   // from lora.seed (PEFT's own random A when the seed is 0); otherwise A and B.

@@ -8,7 +8,6 @@
 #include <sys/resource.h>
 
 #include <cstdio>
-#include <thread>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -151,24 +150,12 @@ absl::Status RunJoin(const JoinFlags& flags, const sigset_t& signals) {
   options.max_backoff = config.reconnect.max_backoff;
   options.threads_offered = static_cast<uint32_t>(runtime.threads);
   options.memory_limit_mib = config.memory_limit_bytes >> 20;
-  if (!flags.drop_at.empty()) {
-    TONTINE_ASSIGN_OR_RETURN(options.drop_at, runner::ParseDropPoint(flags.drop_at));
-    options.drop_probability = flags.drop_probability;
-    options.drop_seed = flags.drop_seed;
-  }
+  TONTINE_RETURN_IF_ERROR(runner::ApplyDropFlags(flags.drop_at, flags.drop_probability,
+                                                 flags.drop_seed, options));
   options.dump_inputs_dir = flags.dump_inputs;
   options.capture_dir = flags.capture_dir;
   runner::Participant participant(options, producer.get());
-  std::thread stopper([&] {
-    int signal_number = 0;
-    sigwait(&signals, &signal_number);
-    if (signal_number != SIGUSR1) spdlog::info("received signal {}; leaving", signal_number);
-    participant.Stop();
-  });
-  absl::Status status = participant.Run();
-  kill(getpid(), SIGUSR1);  // wakes the stopper when Run ended by itself
-  stopper.join();
-  return status;
+  return participant.RunUntilSignalled(signals);
 }
 
 absl::Status RunAudit(const StateDirFlags& flags, bool json) {
@@ -216,12 +203,7 @@ int main(int argc, char** argv) {
   // OpenBLAS reads OPENBLAS_CORETYPE when it loads: set it from CPUID and re-exec once.
   EnsureOpenBlasCoreType(argc, argv);
   // Termination signals are taken by a sigwait thread (join); block them before any thread.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockTerminationSignals();
   CLI::App app{"Tontine client: contribute to federated fine-tuning without sharing your text"};
   app.set_version_flag("--version", std::string(kVersion));
   app.require_subcommand(1);

@@ -107,8 +107,7 @@ struct ServeFlags {
 // The signals are blocked in every thread (set before any thread starts) and taken here
 // with sigwait.
 void WaitForTermination(const sigset_t& signals) {
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = WaitForSignal(signals);
   if (signal_number != SIGUSR1) spdlog::info("received signal {}; shutting down", signal_number);
 }
 
@@ -194,12 +193,7 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
 int main(int argc, char** argv) {
   using namespace tontine;
   // Block termination signals before any thread exists, so only sigwait takes them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockTerminationSignals();
 
   CLI::App app{"Tontine coordinator: federated fine-tuning under secure aggregation"};
   app.set_version_flag("--version", std::string(kVersion));

@@ -1,6 +1,7 @@
 #include "client/runner/participant.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <deque>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/cli.h"
 #include "common/base/encoding.h"
 #include "common/base/files.h"
 #include "common/base/splitmix.h"
@@ -68,6 +70,15 @@ absl::StatusOr<DropPoint> ParseDropPoint(absl::string_view name) {
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown drop point '", name,
       "'; use advertise_keys, share_keys, training, masked_input or unmask"));
+}
+
+absl::Status ApplyDropFlags(const std::string& drop_at, double probability, uint64_t seed,
+                            ParticipantOptions& options) {
+  if (drop_at.empty()) return absl::OkStatus();
+  TONTINE_ASSIGN_OR_RETURN(options.drop_at, ParseDropPoint(drop_at));
+  options.drop_probability = probability;
+  options.drop_seed = seed;
+  return absl::OkStatus();
 }
 
 // One round in flight: the messages that arrived for it, and whether it is over.
@@ -156,6 +167,19 @@ bool Participant::Send(transport::SessionStream& stream, const v1::ClientMessage
     return false;
   }
   return stream.Write(message);
+}
+
+absl::Status Participant::RunUntilSignalled(const sigset_t& signals) {
+  std::thread stopper([&] {
+    if (const int signal_number = WaitForSignal(signals); signal_number != SIGUSR1) {
+      spdlog::info("received signal {}; leaving", signal_number);
+    }
+    Stop();
+  });
+  absl::Status status = Run();
+  kill(getpid(), SIGUSR1);  // wakes the stopper when Run ended by itself
+  stopper.join();
+  return status;
 }
 
 absl::Status Participant::Run() {

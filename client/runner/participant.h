@@ -89,6 +89,11 @@ struct ParticipantOptions {
   std::filesystem::path capture_dir;
 };
 
+// Sets the simulated-dropout hook from the hidden --drop-at / --drop-probability /
+// --drop-seed flags; nothing when `drop_at` is empty. INVALID_ARGUMENT for an unknown point.
+absl::Status ApplyDropFlags(const std::string& drop_at, double probability, uint64_t seed,
+                            ParticipantOptions& options);
+
 // Safe to Stop() from any thread.
 class Participant {
  public:
@@ -101,6 +106,10 @@ class Participant {
   // or base model the coordinator refuses.
   absl::Status Run();
   void Stop();
+
+  // Run() until it ends by itself or one of `signals` (blocked in every thread, see
+  // BlockTerminationSignals in common/base/cli.h) arrives, which stops it.
+  absl::Status RunUntilSignalled(const sigset_t& signals);
 
   // Rounds this participant saw commit with its update included, for tests and benchmarks.
   int rounds_committed() const { return rounds_committed_.load(); }

@@ -40,9 +40,13 @@ absl::StatusOr<std::unique_ptr<TrainingProducer>> TrainingProducer::Create(
     return absl::FailedPreconditionError(absl::StrCat(
         options.base_dir.string(), ": only byte-level base models are supported so far"));
   }
-  // Fail now, not at the first round, when the data directory has no text.
-  TONTINE_ASSIGN_OR_RETURN(text::Corpus corpus,
-                           text::LoadCorpus(options.data_dir, {.held_out_fraction = 0.1}));
+  // Fail now, not at the first round, when the data directory has no text. The split is
+  // kept for rounds that use the default held-out fraction (as the wire's float carries it).
+  const double kDefaultHeldOut =
+      static_cast<float>(config::EvaluationConfig{}.held_out_fraction);
+  TONTINE_ASSIGN_OR_RETURN(
+      text::Corpus corpus,
+      text::LoadCorpus(options.data_dir, {.held_out_fraction = kDefaultHeldOut}));
   if (corpus.train.empty() && corpus.held_out.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(options.data_dir.string(), " holds no .txt or .jsonl text"));
@@ -50,6 +54,8 @@ absl::StatusOr<std::unique_ptr<TrainingProducer>> TrainingProducer::Create(
   spdlog::info("base model {} ({} parameters); data {}", options.base_dir.string(),
                model->config().ParameterCount(), options.data_dir.string());
   auto state = std::make_unique<State>(std::move(model));
+  state->fraction = kDefaultHeldOut;
+  state->corpus = std::move(corpus);
   return std::unique_ptr<TrainingProducer>(
       new TrainingProducer(options, *HexDecode(digest), std::move(state)));
 }

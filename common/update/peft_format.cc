@@ -67,6 +67,16 @@ absl::StatusOr<LoraSpec> ParsePeftObject(const Json& j, absl::string_view source
 
 }  // namespace
 
+LoraSpec LoraSpecOf(const config::LoraConfig& lora, const std::filesystem::path& base_dir) {
+  LoraSpec spec;
+  spec.rank = lora.rank;
+  spec.alpha = lora.alpha;
+  spec.dropout = lora.dropout;
+  spec.target_modules = lora.target_modules;
+  spec.base_model_name_or_path = std::filesystem::absolute(base_dir).lexically_normal().string();
+  return spec;
+}
+
 std::string PeftConfigJson(const LoraSpec& spec) {
   Json j = {
       {"peft_type", "LORA"},

@@ -7,6 +7,10 @@
 #ifndef TONTINE_COMMON_UPDATE_PEFT_FORMAT_H_
 #define TONTINE_COMMON_UPDATE_PEFT_FORMAT_H_
 
+#include <filesystem>
+
+#include "common/config/experiment_config.h"
+
 #include <map>
 #include <string>
 #include <utility>
@@ -28,6 +32,10 @@ struct LoraSpec {
   std::vector<std::string> target_modules = {"q_proj", "v_proj"};
   std::string base_model_name_or_path;
 };
+
+// The spec an experiment's `lora:` section describes, on the base model in `base_dir`
+// (recorded, absolute and normalised, as base_model_name_or_path).
+LoraSpec LoraSpecOf(const config::LoraConfig& lora, const std::filesystem::path& base_dir);
 
 // adapter_config.json text: peft_type LORA, task_type CAUSAL_LM, r, lora_alpha,
 // lora_dropout, target_modules, bias "none", fan_in_fan_out false, and PEFT's other keys at

@@ -221,13 +221,9 @@ absl::Status RoundRunner::Prepare() {
   if (current.has_value()) {
     TONTINE_ASSIGN_OR_RETURN(adapter_, ReadAdapterDir(options_.state_dir / current->path));
   } else {
-    update::LoraSpec spec;
-    spec.rank = experiment.lora.rank;
-    spec.alpha = experiment.lora.alpha;
-    spec.dropout = experiment.lora.dropout;
-    spec.target_modules = experiment.lora.target_modules;
-    spec.base_model_name_or_path = fs::absolute(base_dir).lexically_normal().string();
-    TONTINE_ASSIGN_OR_RETURN(adapter_, InitialAdapter(model_, spec, experiment_.lora_seed));
+    TONTINE_ASSIGN_OR_RETURN(adapter_,
+                             InitialAdapter(model_, update::LoraSpecOf(experiment.lora, base_dir),
+                                            experiment_.lora_seed));
     store::AdapterRecord record;
     record.version = max_version + 1;
     record.experiment_id = experiment_.id;
@@ -388,21 +384,18 @@ absl::StatusOr<std::shared_ptr<ActiveRound>> RoundRunner::StartRound(
   requirements.cohort_size = n;
   requirements.dropout_rate = experiment.secagg.expected_dropout;
   requirements.corrupt_fraction = experiment.secagg.corrupt_fraction;
-  secagg::SecAggGraphParams graph;
-  if (experiment.secagg.neighbours.has_value() ||
-      experiment.secagg.reconstruction_threshold.has_value()) {
-    TONTINE_ASSIGN_OR_RETURN(graph, secagg::FindSecAggParams(requirements));
-    if (experiment.secagg.neighbours) {
-      graph.neighbours = std::min<uint32_t>(static_cast<uint32_t>(*experiment.secagg.neighbours), n - 1);
-    }
-    if (experiment.secagg.reconstruction_threshold) {
-      graph.reconstruction_threshold =
-          static_cast<uint32_t>(*experiment.secagg.reconstruction_threshold);
-    }
-    graph.full_graph = graph.neighbours == n - 1;
-  } else {
-    TONTINE_ASSIGN_OR_RETURN(graph, secagg::FindSecAggParams(requirements));
+  // The finder's (k, t), with what the experiment pins explicitly in their place.
+  TONTINE_ASSIGN_OR_RETURN(secagg::SecAggGraphParams graph,
+                           secagg::FindSecAggParams(requirements));
+  if (experiment.secagg.neighbours) {
+    graph.neighbours =
+        std::min<uint32_t>(static_cast<uint32_t>(*experiment.secagg.neighbours), n - 1);
   }
+  if (experiment.secagg.reconstruction_threshold) {
+    graph.reconstruction_threshold =
+        static_cast<uint32_t>(*experiment.secagg.reconstruction_threshold);
+  }
+  graph.full_graph = graph.neighbours == n - 1;
   v1::SecAggParameters& params = round->params;
   params.set_cohort_size(n);
   params.set_neighbours(graph.neighbours);
@@ -614,25 +607,32 @@ void RoundRunner::Broadcast(ActiveRound& round, const v1::ServerMessage& message
   for (uint32_t i = 0; i < round.members.size(); ++i) round.Send(i, message);
 }
 
-absl::Status RoundRunner::CommitAborted(ActiveRound& round, const std::string& reason) {
-  spdlog::warn("round {} aborted: {}", round.id, reason);
+store::RoundRecord RoundRunner::RecordOf(ActiveRound& round, const std::string& outcome,
+                                         const std::vector<uint32_t>& included) {
   store::RoundRecord record;
   record.id = static_cast<int64_t>(round.id);
   record.experiment_id = experiment_.id;
   record.number = round.number;
-  record.outcome = "aborted";
+  record.outcome = outcome;
   record.started = round.started;
   record.finished = clock_->Now();
-  record.participants = 0;
+  record.participants = static_cast<int>(included.size());
+  record.dropped = static_cast<int>(round.members.size() - included.size());
+  record.bytes_up = static_cast<int64_t>(round.bytes_up.load());
+  record.bytes_down = static_cast<int64_t>(round.bytes_down.load());
+  absl::MutexLock lock(&mu_);
+  record.cohort = CohortRecords(round, included);
+  return record;
+}
+
+absl::Status RoundRunner::CommitAborted(ActiveRound& round, const std::string& reason) {
+  spdlog::warn("round {} aborted: {}", round.id, reason);
+  store::RoundRecord record = RecordOf(round, "aborted", {});
+  record.reason = reason;
   {
     absl::MutexLock lock(&mu_);
     active_.reset();
-    record.cohort = CohortRecords(round, {});
   }
-  record.dropped = static_cast<int>(round.members.size());
-  record.bytes_up = static_cast<int64_t>(round.bytes_up.load());
-  record.bytes_down = static_cast<int64_t>(round.bytes_down.load());
-  record.reason = reason;
   TONTINE_RETURN_IF_ERROR(store_->CommitRound(record, std::nullopt));
   ++attempted_;
   v1::ServerMessage result;
@@ -678,23 +678,9 @@ absl::Status RoundRunner::CommitCompleted(ActiveRound& round, const std::vector<
                             {"macro_perplexity", macro},
                             {"weight_sum", decoded->weight_sum}};
 
-  store::RoundRecord record;
-  record.id = static_cast<int64_t>(round.id);
-  record.experiment_id = experiment_.id;
-  record.number = round.number;
-  record.outcome = "committed";
-  record.started = round.started;
-  record.finished = clock_->Now();
-  record.participants = static_cast<int>(included.size());
-  record.dropped = static_cast<int>(round.members.size() - included.size());
-  record.bytes_up = static_cast<int64_t>(round.bytes_up.load());
-  record.bytes_down = static_cast<int64_t>(round.bytes_down.load());
+  store::RoundRecord record = RecordOf(round, "committed", included);
   record.metrics_json = metrics.dump();
   record.adapter_version = version;
-  {
-    absl::MutexLock lock(&mu_);
-    record.cohort = CohortRecords(round, included);
-  }
   if (CrashRequested(options_.debug_crash_at, "commit", round.number)) {
     // The adapter directory is written but the round is not committed.
     spdlog::warn("--debug-crash-at commit: killing the coordinator");

@@ -118,6 +118,9 @@ class RoundRunner final : public service::SessionListener, public service::Round
   // Waits until the round's current phase awaits no one who is still there, the deadline
   // passes, or Stop.
   void WaitPhase(ActiveRound& round, absl::Time deadline);
+  // The round's record: identity, times, counts, bytes and each member's status.
+  store::RoundRecord RecordOf(ActiveRound& round, const std::string& outcome,
+                              const std::vector<uint32_t>& included) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CommitAborted(ActiveRound& round, const std::string& reason);
   absl::Status CommitCompleted(ActiveRound& round, const std::vector<uint32_t>& sum,
                                const std::vector<uint32_t>& included);

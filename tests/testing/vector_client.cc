@@ -8,7 +8,6 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -48,34 +47,18 @@ absl::Status Run(const Flags& flags, const sigset_t& signals) {
   options.state_dir = flags.state_dir;
   options.initial_backoff = absl::Milliseconds(flags.initial_backoff_ms);
   options.max_backoff = absl::Seconds(2);
-  if (!flags.drop_at.empty()) {
-    TONTINE_ASSIGN_OR_RETURN(options.drop_at, runner::ParseDropPoint(flags.drop_at));
-    options.drop_probability = flags.drop_probability;
-    options.drop_seed = flags.drop_seed;
-  }
+  TONTINE_RETURN_IF_ERROR(runner::ApplyDropFlags(flags.drop_at, flags.drop_probability,
+                                                 flags.drop_seed, options));
   options.dump_inputs_dir = flags.dump_inputs;
   options.capture_dir = flags.capture_dir;
   runner::Participant participant(options, &producer);
-  std::thread stopper([&] {
-    int signal_number = 0;
-    sigwait(&signals, &signal_number);
-    participant.Stop();
-  });
-  absl::Status status = participant.Run();
-  kill(getpid(), SIGUSR1);
-  stopper.join();
-  return status;
+  return participant.RunUntilSignalled(signals);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockTerminationSignals();
   CLI::App app{"Synthetic Tontine participant for tests"};
   Flags flags;
   app.add_option("--state-dir", flags.state_dir)->required();
