@@ -99,6 +99,7 @@ struct ServeFlags {
   std::string port_file;
   bool exit_when_done = false;
   int aggregation_slots = 4;
+  uint64_t grpc_memory_mib = 128;
   std::string debug_dump_sums;
   std::string debug_crash_at;
 };
@@ -135,7 +136,7 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
   service::CoordinatorService svc(
       store.get(), &executor, &sessions, Clock::Real(),
       {kVersion, config.experiment.name, config.limits.heartbeat_interval,
-       config.limits.max_sessions});
+       config.limits.max_sessions, flags.aggregation_slots});
   round::RoundRunnerOptions round_options;
   round_options.experiment = config.experiment;
   round_options.experiment_yaml = experiment_yaml;
@@ -152,7 +153,8 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
   TONTINE_ASSIGN_OR_RETURN(
       auto server, service::GrpcServer::Start(&svc, {config.listen, config.insecure,
                                                       paths.server_cert, paths.server_key,
-                                                      config.limits.max_message_bytes}));
+                                                      config.limits.max_message_bytes,
+                                                      flags.grpc_memory_mib << 20}));
   if (config.insecure) spdlog::warn("serving PLAINTEXT (--insecure): use only on loopback");
   spdlog::info("listening on {} (port {}, {}); experiment '{}'", config.listen, server->port(),
                config.insecure ? "plaintext" : "TLS", config.experiment.name);
@@ -231,6 +233,11 @@ int main(int argc, char** argv) {
                     "masked updates received at once; each holds one vector in memory "
                     "(default 4)")
       ->check(CLI::Range(1, 1024));
+  serve->add_option("--grpc-memory", serve_flags.grpc_memory_mib,
+                    "MiB for gRPC's own buffers; past half of it gRPC narrows every stream's "
+                    "window, past all of it it cancels streams. Allow ~0.1 MiB per connected "
+                    "participant plus 64 (default 128)")
+      ->check(CLI::Range(16, 1 << 20));
   // Test hook, hidden from --help: dump each round's unmasked sum for the fault tests.
   serve->add_option("--debug-dump-sums", serve_flags.debug_dump_sums)->group("");
   serve->add_option("--debug-crash-at", serve_flags.debug_crash_at)->group("");

@@ -84,9 +84,26 @@ absl::Status ApplyDropFlags(const std::string& drop_at, double probability, uint
 // One round in flight: the messages that arrived for it, and whether it is over.
 class Participant::Round {
  public:
-  explicit Round(v1::RoundInvitation invitation) : invitation(std::move(invitation)) {}
+  explicit Round(v1::RoundInvitation invitation)
+      : invitation(std::move(invitation)), received(absl::Now()) {}
 
   const v1::RoundInvitation invitation;
+  const absl::Time received;
+
+  // When the coordinator stops taking masked updates (its clock started a little before
+  // ours: the invitation's time in flight is on the safe side of this).
+  absl::Time masked_input_deadline() const {
+    const uint64_t ms = invitation.masked_input_deadline_ms();
+    return ms == 0 ? absl::InfiniteFuture() : received + absl::Milliseconds(ms);
+  }
+  // When training stops so that masking and the upload still make the deadline: a tenth of
+  // the masked-input window (at least 5 s), but never more than a quarter of it.
+  absl::Time train_until() const {
+    const uint64_t ms = invitation.masked_input_deadline_ms();
+    if (ms == 0) return absl::InfiniteFuture();
+    const absl::Duration window = absl::Milliseconds(ms);
+    return masked_input_deadline() - std::min(window / 4, std::max(window / 10, absl::Seconds(5)));
+  }
 
   void Push(v1::ServerMessage message) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -355,7 +372,12 @@ absl::Status Participant::Upload(const Round& round, const std::vector<uint32_t>
                                              masked.size() * sizeof(uint32_t))));
   uint64_t offset = 0;
   absl::Status last;
+  const absl::Time deadline = round.masked_input_deadline();
   for (int attempt = 0; attempt < kUploadAttempts && !round.cancelled(); ++attempt) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the masked-input deadline of round ", round_id, " passed before the upload finished"));
+    }
     bool first = true;
     absl::Status logged;
     absl::StatusOr<v1::UploadReceipt> receipt = client_->UploadMaskedUpdate(
@@ -368,7 +390,9 @@ absl::Status Participant::Upload(const Round& round, const std::vector<uint32_t>
           // Mid-upload: before the second chunk, or before the only one.
           if (!first || !chunk.sha256().empty()) MaybeDrop(DropPoint::kMaskedInput, round_id);
           first = false;
-        });
+        },
+        // Waiting at the coordinator's upload gate counts against the deadline too.
+        std::max(deadline - absl::Now(), absl::Seconds(1)));
     TONTINE_RETURN_IF_ERROR(logged);
     if (receipt.ok() && receipt->complete()) return absl::OkStatus();
     last = receipt.ok() ? absl::DataLossError("the upload ended incomplete") : receipt.status();
@@ -446,6 +470,7 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
     context.invitation = &inv;
     context.adapter_dir = dir;
     context.should_abort = [round] { return round->cancelled(); };
+    context.train_until = round->train_until();
     context.on_step = [&, round_id = inv.round_id()](int done, int total) {
       if (done == 1) MaybeDrop(DropPoint::kTraining, round_id);
       v1::ClientMessage progress;
@@ -478,6 +503,11 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
         return abort(v1::ROUND_PHASE_MASKED_INPUT, "TRAINING_FAILED", trained->status());
       }
       update = std::move(**trained);
+      if (update->stopped_at_deadline) {
+        spdlog::warn("round {}: training stopped after {} of {} steps to meet the round's "
+                     "deadline; uploading the update so far",
+                     round_id, update->steps_done, invitation.task().local_steps());
+      }
     } else {
       switch (message->payload_case()) {
         case v1::ServerMessage::kShareKeysRequest: {
@@ -544,9 +574,14 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
       }
       const uint32_t weight = update::ParticipantWeight(task.uniform_weighting(),
                                                         update->training_tokens, task.max_weight());
+      update::QuantizeStats clip;
       absl::StatusOr<std::vector<uint32_t>> input =
-          update::EncodeUpdate(update->deltas, weight, metrics, layout, quantization);
+          update::EncodeUpdate(update->deltas, weight, metrics, layout, quantization, &clip);
       if (!input.ok()) return abort(v1::ROUND_PHASE_MASKED_INPUT, "ENCODE_FAILED", input.status());
+      spdlog::info("round {}: update weight {}, L2 {:.4g} -> {:.4g} after clipping, {} of {} "
+                   "coordinates at the L-inf bound",
+                   round_id, weight, clip.l2_before, clip.l2_after, clip.clipped_coordinates,
+                   update->deltas.size());
       if (!options_.dump_inputs_dir.empty()) {
         const std::string bytes(reinterpret_cast<const char*>(input->data()), input->size() * 4);
         (void)WriteFileAtomic(options_.dump_inputs_dir /

@@ -41,6 +41,9 @@ struct LocalUpdate {
   uint64_t training_tokens = 0;
   // Held-out metrics of the incoming adapter, for the participant's own bucket.
   update::BucketMetrics held_out;
+  // Local steps taken; fewer than the task's when training stopped at `train_until`.
+  int steps_done = 0;
+  bool stopped_at_deadline = false;
 };
 
 struct ProduceContext {
@@ -50,6 +53,9 @@ struct ProduceContext {
   std::filesystem::path adapter_dir;
   // Polled between steps: true once the round is gone.
   std::function<bool()> should_abort;
+  // Training stops after the step during which this passes, and the update so far is
+  // returned (stopped_at_deadline), so that it still reaches the round before its deadline.
+  absl::Time train_until = absl::InfiniteFuture();
   // Called after each local step.
   std::function<void(int done, int total)> on_step;
 };

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/base/encoding.h"
 #include "common/base/status_macros.h"
 #include "common/ml/checkpoint.h"
@@ -116,6 +117,8 @@ absl::StatusOr<runner::LocalUpdate> TrainingProducer::Produce(const runner::Prod
   schedule.gradient_accumulation = static_cast<int>(std::max(1u, task.gradient_accumulation()));
   schedule.sequence_length = length;
   schedule.learning_rate = task.learning_rate();
+  schedule.optimizer = task.optimizer() == v1::LOCAL_OPTIMIZER_SGD ? config::LocalOptimizer::kSgd
+                                                                  : config::LocalOptimizer::kAdamW;
   schedule.schedule = task.schedule() == v1::LEARNING_RATE_SCHEDULE_CONSTANT
                           ? config::Schedule::kConstant
                           : config::Schedule::kCosine;
@@ -126,12 +129,25 @@ absl::StatusOr<runner::LocalUpdate> TrainingProducer::Produce(const runner::Prod
   for (char c : options_.participant_id) seed = seed * 1099511628211ull ^ static_cast<uint8_t>(c);
   schedule.seed = seed;
   ml::TrainHooks hooks;
-  hooks.should_abort = context.should_abort;
+  bool out_of_time = false;
+  hooks.should_abort = [&] {
+    if (context.should_abort && context.should_abort()) return true;
+    out_of_time = absl::Now() >= context.train_until;
+    return out_of_time;
+  };
   hooks.on_step = [&](const ml::StepReport& r) {
     if (context.on_step) context.on_step(r.step, r.steps);
   };
   TONTINE_ASSIGN_OR_RETURN(ml::TrainResult result, ml::Train(model, train, options, hooks));
-  if (result.aborted) return absl::CancelledError("the round was cancelled during training");
+  if (result.aborted && !out_of_time) {
+    return absl::CancelledError("the round was cancelled during training");
+  }
+  if (result.steps_done == 0) {
+    return absl::DeadlineExceededError(
+        "the round's training time was over before the first local step");
+  }
+  update.steps_done = result.steps_done;
+  update.stopped_at_deadline = out_of_time;
   update.deltas.reserve(static_cast<size_t>(words));
   for (const auto& [tensor, before] : tensors) {
     torch::Tensor delta = (tensor.detach() - before).contiguous().to(torch::kFloat32);

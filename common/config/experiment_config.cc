@@ -58,7 +58,9 @@ void ReadLocalTraining(MapReader r, LocalTrainingConfig& c) {
   r.Integer("batch_size", &c.batch_size, 1, 4096);
   r.Integer("gradient_accumulation", &c.gradient_accumulation, 1, 1024);
   r.Integer("sequence_length", &c.sequence_length, 8, 32768);
-  r.Number("learning_rate", &c.learning_rate, {0, 1, true, false});
+  r.Enum<LocalOptimizer>("optimizer", &c.optimizer,
+                         {{"adamw", LocalOptimizer::kAdamW}, {"sgd", LocalOptimizer::kSgd}});
+  r.Number("learning_rate", &c.learning_rate, {0, 1000, true, false});
   r.Enum<Schedule>("schedule", &c.schedule,
                    {{"constant", Schedule::kConstant}, {"cosine", Schedule::kCosine}});
   r.Integer("warmup_steps", &c.warmup_steps, 0, 100'000);

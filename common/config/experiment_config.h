@@ -75,6 +75,7 @@ struct CohortConfig {
 };
 
 enum class Schedule { kConstant, kCosine };
+enum class LocalOptimizer { kAdamW, kSgd };
 
 struct LocalTrainingConfig {
   // local_training.steps: optimiser steps per round on each participant (1–100000). Default 20.
@@ -85,13 +86,17 @@ struct LocalTrainingConfig {
   int gradient_accumulation = 1;
   // local_training.sequence_length: tokens per packed sequence (8–32768). Default 128.
   int sequence_length = 128;
-  // local_training.learning_rate: AdamW peak learning rate (> 0, ≤ 1). Default 0.002.
+  // local_training.optimizer: adamw (default) or sgd (plain SGD; the FedOpt pairing with an
+  // adaptive server optimiser such as fedadam, which keeps the clients' gradient magnitudes).
+  LocalOptimizer optimizer = LocalOptimizer::kAdamW;
+  // local_training.learning_rate: peak learning rate (> 0, ≤ 1000; SGD on LoRA gradients
+  // wants a far larger rate than AdamW). Default 0.002.
   double learning_rate = 2e-3;
   // local_training.schedule: constant or cosine (default), after warm-up.
   Schedule schedule = Schedule::kCosine;
   // local_training.warmup_steps: linear warm-up steps (≤ steps). Default 0.
   int warmup_steps = 0;
-  // local_training.weight_decay: AdamW decoupled weight decay (≥ 0). Default 0.
+  // local_training.weight_decay: decoupled under AdamW, L2 under SGD (≥ 0). Default 0.
   double weight_decay = 0;
   // local_training.gradient_clip: gradient L2 norm bound; 0 = off. Default 1.0.
   double gradient_clip = 1.0;

@@ -25,10 +25,10 @@ std::string Fingerprint(const text::PackedSequences& data, const TrainOptions& o
                         const std::vector<torch::Tensor>& params) {
   const config::LocalTrainingConfig& s = options.schedule;
   std::string f = absl::StrFormat(
-      "v2 rows=%d L=%d steps=%d batch=%d acc=%d lr=%a schedule=%d warmup=%d wd=%a clip=%a "
-      "seed=%d",
+      "v3 rows=%d L=%d steps=%d batch=%d acc=%d opt=%d lr=%a schedule=%d warmup=%d wd=%a "
+      "clip=%a seed=%d",
       data.rows(), data.sequence_length, s.steps, s.batch_size, s.gradient_accumulation,
-      s.learning_rate, static_cast<int>(s.schedule), s.warmup_steps, s.weight_decay,
+      static_cast<int>(s.optimizer), s.learning_rate, static_cast<int>(s.schedule), s.warmup_steps, s.weight_decay,
       s.gradient_clip, s.seed);
   for (const auto& p : params) absl::StrAppend(&f, " ", c10::str(p.sizes()));
   return f;
@@ -53,7 +53,7 @@ std::vector<int64_t> NextRows(const text::PackedSequences& data, uint64_t seed, 
 
 void SaveCheckpoint(const std::filesystem::path& path, const std::string& fingerprint,
                     const Cursor& cursor, const std::vector<torch::Tensor>& params,
-                    torch::optim::AdamW& optimizer) {
+                    torch::optim::Optimizer& optimizer) {
   torch::serialize::OutputArchive archive;
   archive.write("fingerprint", c10::IValue(fingerprint));
   archive.write("cursor", torch::tensor({static_cast<int64_t>(cursor.step),
@@ -73,7 +73,7 @@ void SaveCheckpoint(const std::filesystem::path& path, const std::string& finger
 // belongs to another run or cannot be read.
 bool LoadCheckpoint(const std::filesystem::path& path, const std::string& fingerprint,
                     Cursor& cursor, const std::vector<torch::Tensor>& params,
-                    torch::optim::AdamW& optimizer) {
+                    torch::optim::Optimizer& optimizer) {
   std::error_code ec;
   if (path.empty() || !std::filesystem::exists(path, ec)) return false;
   try {
@@ -140,8 +140,15 @@ absl::StatusOr<TrainResult> Train(CausalLm& model, const text::PackedSequences& 
   if (params.empty()) return absl::InvalidArgumentError("no parameter requires grad");
   if (data.rows() == 0) return absl::InvalidArgumentError("no training sequences");
   const config::LocalTrainingConfig& s = options.schedule;
-  torch::optim::AdamW optimizer(
-      params, torch::optim::AdamWOptions(s.learning_rate).weight_decay(s.weight_decay));
+  std::unique_ptr<torch::optim::Optimizer> optimizer_owner;
+  if (s.optimizer == config::LocalOptimizer::kSgd) {
+    optimizer_owner = std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(s.learning_rate).weight_decay(s.weight_decay));
+  } else {
+    optimizer_owner = std::make_unique<torch::optim::AdamW>(
+        params, torch::optim::AdamWOptions(s.learning_rate).weight_decay(s.weight_decay));
+  }
+  torch::optim::Optimizer& optimizer = *optimizer_owner;
   const std::string fingerprint = Fingerprint(data, options, params);
   Cursor cursor;
   TrainResult result;
@@ -158,9 +165,7 @@ absl::StatusOr<TrainResult> Train(CausalLm& model, const text::PackedSequences& 
       break;
     }
     const double lr = LearningRateAt(s, cursor.step);
-    for (auto& group : optimizer.param_groups()) {
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    }
+    for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
     optimizer.zero_grad();
     // LoRA dropout draws from torch's global generator: seed it from (seed, step) so that a run
     // is reproducible and a resumed run draws what the uninterrupted one would have.

@@ -1,6 +1,6 @@
 // Local training of the trainable parameters of a CausalLm (LoRA adapters, or everything when
-// pretraining): AdamW, constant or cosine schedule after linear warm-up, gradient clipping and
-// accumulation, an abort check between steps, and a resumable local checkpoint.
+// pretraining): AdamW or SGD, constant or cosine schedule after linear warm-up, gradient
+// clipping and accumulation, an abort check between steps, and a resumable local checkpoint.
 #ifndef TONTINE_COMMON_ML_TRAINER_H_
 #define TONTINE_COMMON_ML_TRAINER_H_
 

@@ -36,6 +36,9 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxChunkBytes = 4u << 20;
 // How long a client waits before retrying an upload refused for lack of a free slot.
 constexpr int64_t kSlotRetryMs = 250;
+// A partial upload that gets no chunk for this long is dropped and its slot freed: its
+// client is gone or stalled, and others are waiting (a resumed upload starts over).
+constexpr absl::Duration kUploadIdle = absl::Seconds(30);
 
 uint64_t RoundIdOf(const v1::ClientMessage& message) {
   switch (message.payload_case()) {
@@ -108,6 +111,7 @@ struct Member {
 struct Upload {
   std::vector<uint32_t> words;
   uint64_t received = 0;  // words
+  absl::Time last_chunk;
 };
 
 // Everything about the round in flight. Constant after StartRound except where noted; the
@@ -444,6 +448,8 @@ absl::StatusOr<std::shared_ptr<ActiveRound>> RoundRunner::StartRound(
   task.set_gradient_accumulation(static_cast<uint32_t>(local.gradient_accumulation));
   task.set_sequence_length(static_cast<uint32_t>(local.sequence_length));
   task.set_learning_rate(static_cast<float>(local.learning_rate));
+  task.set_optimizer(local.optimizer == config::LocalOptimizer::kSgd ? v1::LOCAL_OPTIMIZER_SGD
+                                                                     : v1::LOCAL_OPTIMIZER_ADAMW);
   task.set_schedule(local.schedule == config::Schedule::kCosine
                         ? v1::LEARNING_RATE_SCHEDULE_COSINE
                         : v1::LEARNING_RATE_SCHEDULE_CONSTANT);
@@ -496,6 +502,16 @@ void RoundRunner::WaitPhase(ActiveRound& round, absl::Time deadline) {
       return !round.members[i].gone && !round.members[i].declined;
     });
     if (!anyone_left || absl::Now() >= deadline) return;
+    for (auto it = round.uploads.begin(); it != round.uploads.end();) {
+      if (absl::Now() - it->second.last_chunk < kUploadIdle) {
+        ++it;
+        continue;
+      }
+      spdlog::warn("round {}: the masked update of {} stalled at word {}; dropped", round.id,
+                   round.members[it->first].participant_id, it->second.received);
+      it = round.uploads.erase(it);
+      --busy_slots_;
+    }
     changed_.WaitWithDeadline(&mu_, std::min(deadline, absl::Now() + absl::Milliseconds(500)));
   }
 }
@@ -932,6 +948,7 @@ absl::StatusOr<v1::UploadReceipt> RoundRunner::ReceiveChunk(const std::string& p
     }
     std::memcpy(upload->words.data() + upload->received, chunk.data().data(), chunk.data().size());
     upload->received += n;
+    upload->last_chunk = absl::Now();
     round->bytes_up += chunk.ByteSizeLong();
     v1::UploadReceipt receipt;
     receipt.set_round_id(round->id);

@@ -47,7 +47,9 @@ struct RoundRunnerOptions {
   // text (or name) starts a new experiment.
   std::string experiment_yaml;
   std::filesystem::path state_dir;
-  // Masked updates buffered at once while they arrive; more wait (UNAVAILABLE, retry).
+  // Masked updates buffered at once while they arrive. The gRPC service admits as many
+  // upload calls at once (service/upload_gate.h); a call that still finds every buffer taken
+  // (its predecessor's client vanished mid-upload) gets UNAVAILABLE with retry_after_ms.
   int aggregation_slots = 4;
   // Threads expanding masks when unmasking.
   int unmask_threads = 2;

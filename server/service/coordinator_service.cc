@@ -32,7 +32,8 @@ CoordinatorService::CoordinatorService(store::Store* store, Executor* executor,
       executor_(executor),
       sessions_(sessions),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      upload_gate_(options_.upload_slots) {}
 
 grpc::ServerUnaryReactor* CoordinatorService::Enrol(grpc::CallbackServerContext* context,
                                                     const v1::EnrolRequest* request,

@@ -17,6 +17,7 @@
 #include "server/service/round_service.h"
 #include "server/service/session.h"
 #include "server/service/session_registry.h"
+#include "server/service/upload_gate.h"
 #include "server/store/store.h"
 #include "tontine/v1/coordinator.grpc.pb.h"
 
@@ -27,6 +28,8 @@ struct ServiceOptions {
   std::string experiment;  // name of the experiment being run, "" when idle
   absl::Duration heartbeat_interval = absl::Seconds(15);
   int max_sessions = 10'000;
+  // UploadMaskedUpdate calls read at once; the others wait (upload_gate.h).
+  int upload_slots = 4;
 };
 
 class CoordinatorService final : public v1::Coordinator::CallbackService {
@@ -64,6 +67,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   const Clock* const clock_;
   const ServiceOptions options_;
   std::atomic<RoundService*> rounds_{nullptr};
+  UploadGate upload_gate_;
 };
 
 }  // namespace tontine::service

@@ -1,6 +1,7 @@
 #include "server/service/grpc_server.h"
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/resource_quota.h"
 #include "common/base/files.h"
 #include "common/base/status_macros.h"
 
@@ -32,11 +33,15 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(grpc::Service* ser
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // Without this, HTTP/2 bandwidth-delay probing grows every stream's receive window to
-  // megabytes, and gRPC buffers that much of each concurrent upload before the round manager
-  // reads it: memory O(n·d) for n participants uploading at once. With the default 64 KiB
-  // window, what waits unread is bounded by 64 KiB per upload.
+  // HTTP/2 receive windows: without a bound, gRPC lets every stream buffer megabytes of an
+  // upload before the round manager reads it (BDP probing grows the windows, and a quota
+  // with memory to spare advertises 16 MiB): memory O(n·d) for n participants uploading at
+  // once. No probing, and a bounded quota (see GrpcServerOptions), keep the uploads that
+  // wait for a slot (service/upload_gate.h) to little each.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  grpc::ResourceQuota quota("coordinator");
+  quota.Resize(options.grpc_memory_bytes);
+  builder.SetResourceQuota(quota);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat(

@@ -23,6 +23,13 @@ struct GrpcServerOptions {
   std::filesystem::path certificate_chain;
   std::filesystem::path private_key;
   uint64_t max_message_bytes = 8ull << 20;
+  // gRPC's memory quota for its own buffers (grpc::ResourceQuota). gRPC sizes its HTTP/2
+  // receive windows by how much of it is in use: with memory to spare it lets every stream
+  // buffer up to 16 MiB, and from half of it on it shrinks them towards zero. Bounding it is
+  // what keeps uploads that wait for an aggregation slot from each holding a megabyte here.
+  // Past the quota itself gRPC cancels streams, so it must leave room for every session
+  // (≈ 100 KiB each) as well.
+  uint64_t grpc_memory_bytes = 128ull << 20;
 };
 
 // A running gRPC server. Lifecycle: Start → (serve) → Shutdown. Safe for concurrent use.

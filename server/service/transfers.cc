@@ -2,6 +2,7 @@
 // GetUploadStatus. Authentication reads the store, so it runs on the executor; the chunks
 // themselves are handled on gRPC threads (a copy, and at the end one SHA-256 and one sum).
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -13,7 +14,7 @@
 namespace tontine::service {
 namespace {
 
-constexpr uint32_t kDefaultChunkBytes = 1u << 20;
+constexpr uint32_t kDefaultChunkBytes = 64u << 10;
 constexpr uint32_t kMaxDownloadChunkBytes = 4u << 20;
 
 absl::Status NoExperiment() {
@@ -101,22 +102,50 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::AdapterChunk> 
   v1::AdapterChunk chunk_;
 };
 
+// Reads an upload's chunks once the gate admits the call (see upload_gate.h); until then the
+// client's Write blocks on flow control.
 class UploadReactor final : public grpc::ServerReadReactor<v1::MaskedUpdateChunk> {
  public:
-  UploadReactor(store::Store* store, Executor* executor, RoundService* rounds,
+  UploadReactor(store::Store* store, Executor* executor, RoundService* rounds, UploadGate* gate,
                 const grpc::CallbackServerContext* context, v1::UploadReceipt* response)
-      : rounds_(rounds), response_(response) {
+      : rounds_(rounds), gate_(gate), response_(response) {
     executor->Schedule([this, store, authorization = AuthorizationOf(context)] {
       absl::StatusOr<store::ParticipantRecord> caller =
           identity::Authenticate(*store, authorization);
       if (!caller.ok()) return Finish(ToGrpcStatus(caller.status()));
       if (rounds_ == nullptr) return Finish(ToGrpcStatus(NoExperiment()));
       participant_id_ = caller->id;
-      StartRead(&chunk_);
+      const uint64_t ticket = gate_->NewTicket();
+      {
+        absl::MutexLock lock(&mu_);
+        if (cancelled_) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+        ticket_ = ticket;
+      }
+      // A cancellation from here on finds the ticket waiting (and withdraws it), or admitted
+      // (and the read fails). Once admitted the call may finish at any time: `this` is not
+      // touched after Acquire.
+      gate_->Acquire(ticket, [this] {
+        admitted_ = true;
+        StartRead(&chunk_);
+      });
     });
   }
 
  private:
+  // The client gave up (deadline, cancel, broken connection), perhaps while waiting. An
+  // admitted call finishes through its failing read instead. (Cancelled between getting
+  // its ticket and queueing it, a call waits for its turn and then fails its read.)
+  void OnCancel() override {
+    uint64_t ticket = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      ticket = ticket_;
+    }
+    if (ticket != 0 && gate_->Withdraw(ticket)) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the upload was cancelled while waiting"));
+    }
+  }
   void OnReadDone(bool ok) override {
     if (!ok) {
       // The client half-closed: the receipt says how far the upload got.
@@ -127,12 +156,20 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::MaskedUpdateChunk
     *response_ = *receipt;
     StartRead(&chunk_);
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (admitted_) gate_->Release();
+    delete this;
+  }
 
   RoundService* const rounds_;
+  UploadGate* const gate_;
   v1::UploadReceipt* const response_;
   std::string participant_id_;
   v1::MaskedUpdateChunk chunk_;
+  std::atomic<bool> admitted_{false};
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t ticket_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace
@@ -146,7 +183,7 @@ grpc::ServerWriteReactor<v1::AdapterChunk>* CoordinatorService::DownloadAdapter(
 
 grpc::ServerReadReactor<v1::MaskedUpdateChunk>* CoordinatorService::UploadMaskedUpdate(
     grpc::CallbackServerContext* context, v1::UploadReceipt* response) {
-  return new UploadReactor(store_, executor_, rounds_.load(), context, response);
+  return new UploadReactor(store_, executor_, rounds_.load(), &upload_gate_, context, response);
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetUploadStatus(

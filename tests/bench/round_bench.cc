@@ -12,7 +12,7 @@
 //     and its peak (VmHWM) after the rounds, against d·4 bytes (goal: O(d) per aggregation
 //     slot, not O(n·d));
 //   bytes up per participant per round against d·4.
-// Usage: round_bench [--rounds N] [--sizes 10,50,100]
+// Usage: round_bench [--rounds N] [--sizes 10,50,100] [--layers 8] [--grpc-memory MiB]
 #include <signal.h>
 
 #include <algorithm>
@@ -47,7 +47,11 @@ namespace fs = std::filesystem;
 
 // Model shape giving d = 8 layers · 2 targets · 1024 · 64 = 1,048,576 trained B words.
 constexpr int kHidden = 1024;
-constexpr int kLayers = 8;
+// Layers of the model; --layers changes d in proportion (to tell per-participant memory
+// that grows with d from per-connection overhead).
+int kLayers = 8;
+// The coordinator's --grpc-memory (MiB).
+int kGrpcMemoryMib = 128;
 constexpr int kRank = 64;
 constexpr int kAggregationSlots = 4;
 
@@ -120,7 +124,8 @@ absl::StatusOr<Result> RunSize(int n, int rounds) {
       testing::Subprocess::Start({testing::Binary("tontine-coordinator"), "serve", "--config",
                                   (root / "coordinator.yaml").string(), "--port-file",
                                   (root / "port").string(), "--exit-when-done",
-                                  "--aggregation-slots", absl::StrCat(kAggregationSlots)}));
+                                  "--aggregation-slots", absl::StrCat(kAggregationSlots),
+                                  "--grpc-memory", absl::StrCat(kGrpcMemoryMib)}));
   absl::StatusOr<std::string> port = testing::WaitForFile(root / "port", absl::Seconds(60));
   if (!port.ok()) return absl::InternalError(coordinator->err());
   const std::string address = absl::StrCat("127.0.0.1:", absl::StripAsciiWhitespace(*port));
@@ -213,6 +218,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--rounds") rounds = std::atoi(argv[i + 1]);
+    if (flag == "--layers") kLayers = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--grpc-memory") kGrpcMemoryMib = std::atoi(argv[i + 1]);
     if (flag == "--sizes") {
       sizes.clear();
       for (absl::string_view v : absl::StrSplit(argv[i + 1], ',')) {
@@ -221,9 +228,9 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("round overhead: d = %d words (%.1f MiB), %d rounds per size, %u cores, "
-              "coordinator with %d aggregation slots\n",
+              "coordinator with %d aggregation slots and %d MiB for gRPC\n",
               2 * kLayers * kHidden * kRank, 2.0 * kLayers * kHidden * kRank * 4 / (1 << 20),
-              rounds, std::thread::hardware_concurrency(), kAggregationSlots);
+              rounds, std::thread::hardware_concurrency(), kAggregationSlots, kGrpcMemoryMib);
   std::printf("%5s %10s %14s %12s %13s %15s %12s %10s %12s\n", "n", "round s", "coord CPU s",
               "% of 60 s", "RSS idle MiB", "+KiB/session", "peak MiB", "peak/d·4", "up/d·4");
   for (int n : sizes) {

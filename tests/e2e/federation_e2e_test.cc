@@ -58,6 +58,8 @@ struct ExperimentShape {
   int neighbours = 4;
   int threshold = 3;
   std::string aggregation = "{}";  // the experiment's aggregation: section, in flow style
+  int local_steps = 2;
+  std::string masked_input_deadline = "30s";
 };
 
 class FederationTest : public ::testing::Test {
@@ -82,11 +84,12 @@ lora: {rank: 2, alpha: 4, target_modules: [q_proj, v_proj]}
 rounds: {count: )", shape.rounds, R"(}
 cohort: {min_participants: )", shape.participants, ", max_participants: ", shape.participants,
                                                 R"(}
-local_training: {steps: 2}
+local_training: {steps: )", shape.local_steps, R"(}
 aggregation: )", shape.aggregation, R"(
 secagg: {neighbours: )", shape.neighbours, ", reconstruction_threshold: ", shape.threshold,
                                                 R"(}
-deadlines: {cohort: 1m, advertise_keys: 10s, share_keys: 10s, masked_input: 30s, unmask: 10s}
+deadlines: {cohort: 1m, advertise_keys: 10s, share_keys: 10s, masked_input: )",
+                                                shape.masked_input_deadline, R"(, unmask: 10s}
 )");
     ASSERT_TRUE(WriteFileAtomic(dir_.path() / "experiment.yaml", experiment).ok());
     ASSERT_TRUE(WriteFileAtomic(dir_.path() / "coordinator.yaml",
@@ -223,6 +226,28 @@ TEST_F(FederationTest, FiveParticipantsCommitTwoRoundsWithExactSums) {
     EXPECT_NEAR(metrics["buckets"]["l1"]["nll_sum"].get<double>(), 2 * each.nll_sum, 0.1);
   }
   EXPECT_EQ(rounds[1].adapter_version.value(), rounds[0].adapter_version.value() + 1);
+}
+
+// A laptop too slow for the round's deadline stops training early, uploads what it has, and
+// is in the round: without the deadline it would still be training when the phase closed.
+TEST_F(FederationTest, ASlowClientStopsTrainingAtTheDeadlineAndItsUpdateIsIncluded) {
+  // 40 steps of 1 s for participant 0; the masked-input window is 8 s, so it trains until
+  // 2 s before the window ends (a quarter of it) and then uploads.
+  WriteConfigs({.participants = 5, .rounds = 1, .local_steps = 40,
+                .masked_input_deadline = "8s"});
+  StartCoordinator();
+  StartFederation(5, {{0, {"--training-ms", "40000"}}});
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
+  std::vector<store::RoundRecord> rounds = Rounds();
+  ASSERT_EQ(rounds.size(), 1u);
+  EXPECT_EQ(rounds[0].outcome, "committed");
+  EXPECT_EQ(rounds[0].participants, 5) << coordinator_->err();
+  std::vector<std::string> included = Included(rounds[0].id);
+  EXPECT_NE(std::find(included.begin(), included.end(), ParticipantId(0)), included.end());
+  ExpectExactSum(rounds[0].id);
+  clients_[0]->Signal(SIGTERM);
+  (void)clients_[0]->Wait(absl::Seconds(10));
+  EXPECT_THAT(clients_[0]->err(), HasSubstr("training stopped after"));
 }
 
 // Each aggregation rule trains what it should (checked on the committed adapter files) and

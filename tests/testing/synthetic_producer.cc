@@ -15,16 +15,25 @@ absl::StatusOr<runner::LocalUpdate> SyntheticProducer::Produce(
     const runner::ProduceContext& context) {
   const v1::RoundInvitation& invitation = *context.invitation;
   const int steps = static_cast<int>(std::max(1u, invitation.task().local_steps()));
+  runner::LocalUpdate update;
   for (int step = 1; step <= steps; ++step) {
     if (context.should_abort && context.should_abort()) {
       return absl::CancelledError("the round was cancelled during training");
     }
+    if (absl::Now() >= context.train_until) {
+      if (step == 1) {
+        return absl::DeadlineExceededError(
+            "the round's training time was over before the first local step");
+      }
+      update.stopped_at_deadline = true;
+      break;
+    }
     absl::SleepFor(training_ / steps);
     if (context.on_step) context.on_step(step, steps);
+    update.steps_done = step;
   }
   uint64_t seed = SplitMix64(invitation.round_id());
   for (char c : participant_id_) seed = SplitMix64(seed ^ static_cast<uint8_t>(c));
-  runner::LocalUpdate update;
   update.deltas.resize(invitation.secagg().delta_words());
   for (size_t i = 0; i < update.deltas.size(); ++i) {
     const uint64_t r = SplitMix64(seed + i);

@@ -1,6 +1,7 @@
 // An UpdateProducer without LibTorch or text, for fault tests and benchmarks: its update is
 // a deterministic pseudo-random vector (from the round id and participant id), its held-out
-// metrics fixed, and its "training" an optional wait in steps that honours should_abort.
+// metrics fixed, and its "training" an optional wait in steps that honours should_abort
+// and train_until.
 #ifndef TONTINE_TESTS_TESTING_SYNTHETIC_PRODUCER_H_
 #define TONTINE_TESTS_TESTING_SYNTHETIC_PRODUCER_H_
 

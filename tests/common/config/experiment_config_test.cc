@@ -57,7 +57,8 @@ lora: {rank: 4, alpha: 8, dropout: 0, target_modules: [q_proj, k_proj, down_proj
 rounds: {count: 3, target_perplexity: 12.5}
 cohort: {min_participants: 3, max_participants: 6, sampling: round_robin,
          filter: {language: [wol, yor], region: west}}
-local_training: {steps: 5, warmup_steps: 5, schedule: constant, learning_rate: 1e-3}
+local_training: {steps: 5, warmup_steps: 5, schedule: constant, optimizer: sgd,
+                 learning_rate: 50}
 aggregation: {rule: alternating, server_optimizer: fedyogi, weighting: uniform}
 secagg: {bits: 12, neighbours: 4, reconstruction_threshold: 3, prg: chacha20}
 deadlines: {cohort: 1m, unmask: 1500ms}
@@ -75,7 +76,8 @@ simulate:
   EXPECT_EQ(c->cohort.filter.at("language"), (std::vector<std::string>{"wol", "yor"}));
   EXPECT_EQ(c->cohort.filter.at("region"), (std::vector<std::string>{"west"}));
   EXPECT_EQ(c->local_training.schedule, Schedule::kConstant);
-  EXPECT_DOUBLE_EQ(c->local_training.learning_rate, 1e-3);
+  EXPECT_EQ(c->local_training.optimizer, LocalOptimizer::kSgd);
+  EXPECT_DOUBLE_EQ(c->local_training.learning_rate, 50);
   EXPECT_EQ(c->aggregation.server_optimizer, ServerOptimizer::kFedYogi);
   EXPECT_EQ(c->secagg.neighbours, 4);
   EXPECT_EQ(c->secagg.reconstruction_threshold, 3);
@@ -126,6 +128,9 @@ TEST_F(ExperimentConfigTest, UnknownEnumValueSuggestsTheNearestChoice) {
   EXPECT_EQ(Errors("kind: experiment\nname: x\naggregation: {rule: ffaa}\n"),
             "exp.yaml:3:21: aggregation.rule: unknown value 'ffaa'; did you mean 'ffa'? "
             "(one of ffa, alternating, fedit)");
+  EXPECT_EQ(Errors("kind: experiment\nname: x\nlocal_training: {optimizer: adam}\n"),
+            "exp.yaml:3:29: local_training.optimizer: unknown value 'adam'; did you mean "
+            "'adamw'? (one of adamw, sgd)");
 }
 
 TEST_F(ExperimentConfigTest, ReconstructionThresholdAboveCohortSizeIsRefused) {

@@ -184,6 +184,56 @@ TEST(TrainTest, RefusesWhenNothingTrainsOrThereIsNoData) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no training sequences")));
 }
 
+// One step over every row (so the batch is the whole data, whatever the order): SGD moves
+// each trained tensor by exactly −lr·gradient; AdamW's first step is close to −lr·sign.
+TEST(TrainTest, SgdStepsAlongTheNegativeGradientAndAdamWByItsSign) {
+  const text::PackedSequences data = PackOrDie(fixtures::GrammarDocuments(3, 1, "en"), 16);
+  auto fresh = [] {
+    CausalLm model = fixtures::MakeModel(ByteConfig(), 1);
+    EXPECT_THAT(InjectLora(model, {.rank = 2, .alpha = 4, .dropout = 0,
+                                   .target_modules = {"q_proj", "v_proj"}}),
+                IsOk());
+    SeedLoraA(model, 5);
+    SetTrainable(model, TrainedMatrices::kAB);
+    return model;
+  };
+  // The expected gradient: the same loss on every row, by hand.
+  CausalLm reference = fresh();
+  std::vector<int64_t> all(static_cast<size_t>(data.rows()));
+  for (int64_t r = 0; r < data.rows(); ++r) all[static_cast<size_t>(r)] = r;
+  Batch batch = MakeBatch(data, all);
+  (reference->NllSum(batch.inputs, batch.targets, batch.mask) / batch.mask.sum()).backward();
+  std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> before;  // value, gradient
+  for (auto& [name, p] : LoraParameters(reference)) {
+    before[name] = {p.detach().clone(), p.grad().clone()};
+  }
+  ASSERT_FALSE(before.empty());
+
+  for (config::LocalOptimizer optimizer :
+       {config::LocalOptimizer::kSgd, config::LocalOptimizer::kAdamW}) {
+    CausalLm model = fresh();
+    TrainOptions options;
+    options.schedule = Schedule(config::Schedule::kConstant, 1, 0);
+    options.schedule.optimizer = optimizer;
+    options.schedule.learning_rate = 0.5;
+    options.schedule.batch_size = static_cast<int>(data.rows());
+    options.schedule.gradient_clip = 0;
+    ASSERT_THAT(Train(model, data, options, {}), IsOk());
+    for (auto& [name, p] : LoraParameters(model)) {
+      const auto& [value, gradient] = before.at(name);
+      const torch::Tensor moved = p.detach() - value;
+      if (optimizer == config::LocalOptimizer::kSgd) {
+        EXPECT_TRUE(torch::allclose(moved, -0.5 * gradient, 1e-4, 1e-7)) << name;
+      } else {
+        const torch::Tensor where = gradient.abs() > 1e-6;
+        EXPECT_TRUE(torch::allclose(moved.masked_select(where),
+                                    -0.5 * gradient.sign().masked_select(where), 1e-2, 1e-3))
+            << name;
+      }
+    }
+  }
+}
+
 // ---- Resumption ----
 
 // A LoRA run small enough to repeat several times: 12 steps of 2 × 4 rows over ~60 rows, so
