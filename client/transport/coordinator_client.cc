@@ -1,5 +1,7 @@
 #include "client/transport/coordinator_client.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/version.h"
@@ -8,8 +10,10 @@
 namespace tontine::transport {
 namespace {
 
+// An infinite (or absurd) timeout becomes a year, so that adding it to now cannot overflow.
 std::chrono::system_clock::time_point Deadline(absl::Duration timeout) {
-  return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
+  return std::chrono::system_clock::now() +
+         absl::ToChronoMilliseconds(std::min(timeout, absl::Hours(24 * 365)));
 }
 
 }  // namespace

@@ -116,11 +116,13 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::MaskedUpdateChunk
       if (rounds_ == nullptr) return Finish(ToGrpcStatus(NoExperiment()));
       participant_id_ = caller->id;
       const uint64_t ticket = gate_->NewTicket();
+      bool cancelled = false;
       {
         absl::MutexLock lock(&mu_);
-        if (cancelled_) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-        ticket_ = ticket;
+        cancelled = cancelled_;
+        if (!cancelled) ticket_ = ticket;
       }
+      if (cancelled) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
       // A cancellation from here on finds the ticket waiting (and withdraws it), or admitted
       // (and the read fails). Once admitted the call may finish at any time: `this` is not
       // touched after Acquire.
