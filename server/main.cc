@@ -133,6 +133,7 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
   TONTINE_ASSIGN_OR_RETURN(std::string experiment_yaml, ReadFile(config.experiment_path));
   Executor executor(2);
   service::SessionRegistry sessions(store.get(), &executor, Clock::Real());
+  sessions.StartReaper(config.limits.heartbeat_interval);
   service::CoordinatorService svc(
       store.get(), &executor, &sessions, Clock::Real(),
       {kVersion, config.experiment.name, config.limits.heartbeat_interval,

@@ -1,5 +1,7 @@
 #include "server/service/session_registry.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "proto/wire_status.h"
 #include "spdlog/spdlog.h"
 
@@ -28,6 +30,58 @@ size_t SessionRegistry::size() const {
   return sessions_.size();
 }
 
+SessionRegistry::~SessionRegistry() { StopReaper(); }
+
+int SessionRegistry::CloseSilent(absl::Duration silence) {
+  const absl::Time now = clock_->Now();
+  std::vector<std::pair<std::shared_ptr<SessionHandle>, absl::Duration>> silent;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, heard] : last_heard_) {
+      auto it = sessions_.find(id);
+      if (now - heard > silence && it != sessions_.end() && !it->second->closed()) {
+        silent.emplace_back(it->second, now - heard);
+      }
+    }
+  }
+  for (const auto& [session, quiet] : silent) {
+    spdlog::warn("closing the session of {}: nothing heard for {}", session->participant_id(),
+                 absl::FormatDuration(absl::Trunc(quiet, absl::Milliseconds(100))));
+    session->Close(WithReason(
+        absl::DeadlineExceededError(absl::StrCat(
+            "nothing heard from this session for ", absl::FormatDuration(silence),
+            " (three heartbeat intervals); reconnect")),
+        "HEARTBEAT_TIMEOUT"));
+  }
+  return static_cast<int>(silent.size());
+}
+
+void SessionRegistry::StartReaper(absl::Duration heartbeat_interval) {
+  StopReaper();
+  {
+    absl::MutexLock lock(&mu_);
+    reaper_stopping_ = false;
+  }
+  reaper_ = std::thread([this, heartbeat_interval] {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        const auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return reaper_stopping_; };
+        if (mu_.AwaitWithTimeout(absl::Condition(&stopping), heartbeat_interval / 2)) return;
+      }
+      CloseSilent(3 * heartbeat_interval);
+    }
+  });
+}
+
+void SessionRegistry::StopReaper() {
+  {
+    absl::MutexLock lock(&mu_);
+    reaper_stopping_ = true;
+  }
+  if (reaper_.joinable()) reaper_.join();
+}
+
 void SessionRegistry::RecordSeen(const std::string& participant_id) {
   absl::Time now = clock_->Now();
   executor_->Schedule([store = store_, participant_id, now] {
@@ -42,6 +96,7 @@ void SessionRegistry::OnSessionStarted(const std::shared_ptr<SessionHandle>& ses
   SessionListener* listener = nullptr;
   {
     absl::MutexLock lock(&mu_);
+    last_heard_[session->participant_id()] = clock_->Now();
     auto [it, inserted] = sessions_.try_emplace(session->participant_id(), session);
     if (!inserted) {
       replaced = std::move(it->second);
@@ -60,6 +115,13 @@ void SessionRegistry::OnSessionStarted(const std::shared_ptr<SessionHandle>& ses
 
 void SessionRegistry::OnClientMessage(const std::shared_ptr<SessionHandle>& session,
                                       const v1::ClientMessage& message) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(session->participant_id());
+    if (it != sessions_.end() && it->second == session) {
+      last_heard_[session->participant_id()] = clock_->Now();
+    }
+  }
   if (message.has_heartbeat()) {
     RecordSeen(session->participant_id());
     return;
@@ -84,7 +146,10 @@ void SessionRegistry::OnSessionEnded(const std::shared_ptr<SessionHandle>& sessi
   {
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(session->participant_id());
-    if (it != sessions_.end() && it->second == session) sessions_.erase(it);
+    if (it != sessions_.end() && it->second == session) {
+      sessions_.erase(it);
+      last_heard_.erase(session->participant_id());
+    }
     listener = round_listener_;
   }
   if (listener != nullptr) listener->OnSessionEnded(session);

@@ -2,13 +2,15 @@
 //
 // Implements SessionListener for what every session needs regardless of rounds (registry,
 // heartbeats, last-seen) and forwards round messages to a RoundListener, if one is set.
-// Safe for concurrent use.
+// Closes sessions that stay silent too long (CloseSilent, or the reaper thread that
+// StartReaper runs). Safe for concurrent use.
 #ifndef TONTINE_SERVER_SERVICE_SESSION_REGISTRY_H_
 #define TONTINE_SERVER_SERVICE_SESSION_REGISTRY_H_
 
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -25,6 +27,7 @@ class SessionRegistry final : public SessionListener {
   // `store`, `executor` and `clock` must outlive this object.
   SessionRegistry(store::Store* store, Executor* executor, const Clock* clock)
       : store_(store), executor_(executor), clock_(clock) {}
+  ~SessionRegistry();
 
   // Sets who receives round messages (Heartbeats are handled here). Until one is set, round
   // messages are refused with FAILED_PRECONDITION "no round in progress".
@@ -34,6 +37,16 @@ class SessionRegistry final : public SessionListener {
   std::shared_ptr<SessionHandle> Find(const std::string& participant_id) const;
   std::vector<std::shared_ptr<SessionHandle>> Sessions() const;
   size_t size() const;
+
+  // Closes, with DEADLINE_EXCEEDED (reason HEARTBEAT_TIMEOUT), every session from which
+  // nothing (Hello, Heartbeat or any other message) has arrived for longer than `silence`
+  // by the registry's clock, so that a hung client does not hold its place in a cohort.
+  // Returns how many were closed.
+  int CloseSilent(absl::Duration silence);
+  // Runs CloseSilent(3 · heartbeat_interval) every half interval on a thread of its own,
+  // the contract of Welcome.heartbeat_interval_ms, until StopReaper or destruction.
+  void StartReaper(absl::Duration heartbeat_interval);
+  void StopReaper();
 
   void OnSessionStarted(const std::shared_ptr<SessionHandle>& session,
                         const v1::Hello& hello) override;
@@ -50,6 +63,10 @@ class SessionRegistry final : public SessionListener {
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<SessionHandle>> sessions_ ABSL_GUARDED_BY(mu_);
+  // When each registered session last sent anything.
+  std::map<std::string, absl::Time> last_heard_ ABSL_GUARDED_BY(mu_);
+  bool reaper_stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread reaper_;
   SessionListener* round_listener_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 

@@ -6,12 +6,14 @@
 // unmasked sum and included participants (--debug-dump-sums), and each participant dumps its
 // unmasked update vector (--dump-inputs); the sum must equal the survivors' vectors added
 // modulo 2^32, word for word.
+#include <atomic>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -60,6 +62,7 @@ struct ExperimentShape {
   std::string aggregation = "{}";  // the experiment's aggregation: section, in flow style
   int local_steps = 2;
   std::string masked_input_deadline = "30s";
+  std::string heartbeat_interval = "15s";  // the coordinator's limits.heartbeat_interval
 };
 
 class FederationTest : public ::testing::Test {
@@ -95,7 +98,9 @@ deadlines: {cohort: 1m, advertise_keys: 10s, share_keys: 10s, masked_input: )",
     ASSERT_TRUE(WriteFileAtomic(dir_.path() / "coordinator.yaml",
                                 absl::StrCat("kind: coordinator\nstate_dir: ", StateDir().string(),
                                              "\nlisten: 127.0.0.1:0\nexperiment: ",
-                                             (dir_.path() / "experiment.yaml").string(), "\n"))
+                                             (dir_.path() / "experiment.yaml").string(),
+                                             "\nlimits: {heartbeat_interval: ",
+                                             shape.heartbeat_interval, "}\n"))
                     .ok());
   }
 
@@ -420,6 +425,8 @@ class RogueSession {
   }
 
   void Send(const v1::ClientMessage& message) { ASSERT_TRUE(stream_->Write(message)); }
+  // Cancels the call from the client side; safe while another thread is in Finish.
+  void Cancel() { stream_->Cancel(); }
 
   // The next message with `payload`, keeping the others for later calls; nullopt when the
   // stream ends first.
@@ -550,6 +557,54 @@ TEST_F(FederationTest, MalformedAndMisplacedMessagesGetTheirStatusAndTheRoundGoe
   EXPECT_EQ(rounds[0].participants, 4);
   ExpectExactSum(rounds[0].id);
   EXPECT_THAT(coordinator_->err(), HasSubstr("refused a message"));
+}
+
+// A session that goes silent (a hung client) is closed after three heartbeat intervals with
+// DEADLINE_EXCEEDED; sessions that send heartbeats stay, and the round runs with them.
+TEST_F(FederationTest, ASilentSessionIsClosedAfterThreeHeartbeatIntervals) {
+  WriteConfigs({.participants = 5, .rounds = 1, .heartbeat_interval = "1s"});
+  StartCoordinator();
+  StartFederation(4);
+  Enrol(4);
+  absl::StatusOr<runner::ClientIdentity> silent_id = runner::LoadIdentity(ClientDir(4));
+  ASSERT_TRUE(silent_id.ok()) << silent_id.status();
+  auto client = transport::CoordinatorClient::Create(silent_id->Channel());
+  const absl::Time opened = absl::Now();
+  {
+    // No base model yet (as `tontine-client check` connects), so it is never invited and
+    // the round waits for a fifth participant.
+    RogueSession silent(*client, "");
+    ASSERT_TRUE(silent.Next(v1::ServerMessage::kWelcome).has_value());
+    // It sends nothing more. A watchdog cancels it after 15 s, should the coordinator never
+    // close it (the test then fails on the status, rather than hanging).
+    std::atomic<bool> finished{false};
+    std::thread watchdog([&] {
+      for (int i = 0; i < 150 && !finished; ++i) absl::SleepFor(absl::Milliseconds(100));
+      if (!finished) silent.Cancel();
+    });
+    const grpc::Status status = silent.Finish();
+    finished = true;
+    watchdog.join();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("heartbeat"));
+    const absl::Duration lasted = absl::Now() - opened;
+    EXPECT_GE(lasted, absl::Seconds(3));
+    EXPECT_LE(lasted, absl::Seconds(10));
+  }
+  // The four heartbeating participants were connected all along: none was closed, and with
+  // the fifth (now a real client) the round commits.
+  StartClient(4);
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
+  std::vector<store::RoundRecord> rounds = Rounds();
+  ASSERT_EQ(rounds.size(), 1u);
+  EXPECT_EQ(rounds[0].outcome, "committed");
+  EXPECT_EQ(rounds[0].participants, 5);
+  for (int i : {0, 1, 2, 3}) {
+    EXPECT_THAT(coordinator_->err(), ::testing::Not(HasSubstr(absl::StrCat(
+                                         "closing the session of ", ParticipantId(i)))));
+  }
+  EXPECT_THAT(coordinator_->err(),
+              HasSubstr(absl::StrCat("closing the session of ", ParticipantId(4))));
 }
 
 }  // namespace
