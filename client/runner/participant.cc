@@ -307,8 +307,13 @@ absl::Status Participant::RunSession(bool& welcomed) {
 }
 
 absl::Status Participant::FetchAdapter(const v1::RoundInvitation& invitation, const fs::path& dir) {
-  const v1::AdapterVersion& version = invitation.adapter();
-  const fs::path file = dir / update::kPeftWeightsFile;
+  // Under ffa the coordinator offers the version without its lora_A tensors (half the
+  // bytes); the producer rebuilds A from the task's seed.
+  const bool lora_b_only = invitation.adapter_lora_b().size_bytes() > 0;
+  const v1::AdapterVersion& version =
+      lora_b_only ? invitation.adapter_lora_b() : invitation.adapter();
+  const char* const file_name = lora_b_only ? update::kLoraBWeightsFile : update::kPeftWeightsFile;
+  const fs::path file = dir / file_name;
   std::error_code ec;
   if (fs::exists(file, ec)) {
     absl::StatusOr<std::string> held = crypto::Sha256File(file);
@@ -323,7 +328,7 @@ absl::Status Participant::FetchAdapter(const v1::RoundInvitation& invitation, co
   spec.target_modules.assign(wire.target_modules().begin(), wire.target_modules().end());
   TONTINE_RETURN_IF_ERROR(
       WriteFileAtomic(dir / update::kPeftConfigFile, update::PeftConfigJson(spec)));
-  const fs::path partial = dir / (std::string(update::kPeftWeightsFile) + ".partial");
+  const fs::path partial = dir / (std::string(file_name) + ".partial");
   // Resume from what an interrupted download left.
   uint64_t have = fs::exists(partial, ec) ? fs::file_size(partial, ec) : 0;
   if (ec || have > version.size_bytes()) have = 0;
@@ -333,10 +338,11 @@ absl::Status Participant::FetchAdapter(const v1::RoundInvitation& invitation, co
     v1::DownloadAdapterRequest request;  // recorded for the transparency log
     request.set_version(version.version());
     request.set_offset_bytes(have);
+    request.set_lora_b_only(lora_b_only);
     TONTINE_RETURN_IF_ERROR(log_.Record("DownloadAdapter", "DownloadAdapterRequest",
                                         invitation.round_id(), request));
     absl::Status status = client_->DownloadAdapter(
-        version.version(), have, [&](const v1::AdapterChunk& chunk) -> absl::Status {
+        request, [&](const v1::AdapterChunk& chunk) -> absl::Status {
           if (chunk.offset_bytes() != have || chunk.adapter().sha256() != version.sha256()) {
             return absl::DataLossError("the adapter download went out of order");
           }

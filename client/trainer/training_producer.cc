@@ -76,7 +76,12 @@ absl::StatusOr<runner::LocalUpdate> TrainingProducer::Produce(const runner::Prod
     return absl::FailedPreconditionError(absl::StrCat(
         options_.data_dir.string(), ": every document fell in the held-out split"));
   }
-  TONTINE_RETURN_IF_ERROR(ml::LoadPeftAdapter(context.adapter_dir, model).status());
+  if (invitation.adapter_lora_b().size_bytes() > 0) {
+    TONTINE_RETURN_IF_ERROR(
+        ml::LoadPeftAdapterLoraB(context.adapter_dir, model, task.lora_a_seed()).status());
+  } else {
+    TONTINE_RETURN_IF_ERROR(ml::LoadPeftAdapter(context.adapter_dir, model).status());
+  }
   const int length = static_cast<int>(task.sequence_length());
   text::ByteTokenizer tokenizer;
 

@@ -145,14 +145,11 @@ std::unique_ptr<SessionStream> CoordinatorClient::OpenSession() {
 }
 
 absl::Status CoordinatorClient::DownloadAdapter(
-    uint64_t version, uint64_t offset,
+    const v1::DownloadAdapterRequest& request,
     const std::function<absl::Status(const v1::AdapterChunk&)>& on_chunk, absl::Duration timeout) {
   grpc::ClientContext context;
   context.set_deadline(Deadline(timeout));
   Authorize(context);
-  v1::DownloadAdapterRequest request;
-  request.set_version(version);
-  request.set_offset_bytes(offset);
   auto reader = stub_->DownloadAdapter(&context, request);
   v1::AdapterChunk chunk;
   absl::Status failed;

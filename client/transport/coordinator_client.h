@@ -67,7 +67,7 @@ class CoordinatorClient {
 
   // Streams adapter `version` from `offset`, calling `on_chunk` for each chunk in order; an
   // error from it cancels the download and is returned.
-  absl::Status DownloadAdapter(uint64_t version, uint64_t offset,
+  absl::Status DownloadAdapter(const v1::DownloadAdapterRequest& request,
                                const std::function<absl::Status(const v1::AdapterChunk&)>& on_chunk,
                                absl::Duration timeout = absl::Minutes(10));
 

@@ -1,6 +1,7 @@
 #include "common/ml/checkpoint.h"
 
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -187,9 +188,15 @@ absl::Status SavePeftAdapter(const fs::path& dir, CausalLm& model, const update:
   return WriteFileAtomic(dir / update::kPeftConfigFile, update::PeftConfigJson(spec));
 }
 
-absl::StatusOr<update::LoraSpec> LoadPeftAdapter(const fs::path& dir, CausalLm& model) {
+namespace {
+
+// LoadPeftAdapter and LoadPeftAdapterLoraB: the file `weights_name` holds both matrices, or,
+// with a seed, only lora_B (lora_A then drawn from the seed).
+absl::StatusOr<update::LoraSpec> LoadAdapter(const fs::path& dir, const char* weights_name,
+                                             CausalLm& model,
+                                             std::optional<uint64_t> lora_a_seed) {
   const fs::path config_path = dir / update::kPeftConfigFile;
-  const fs::path weights_path = dir / update::kPeftWeightsFile;
+  const fs::path weights_path = dir / weights_name;
   TONTINE_ASSIGN_OR_RETURN(std::string config_text, ReadFile(config_path));
   TONTINE_ASSIGN_OR_RETURN(update::LoraSpec spec,
                            update::ParsePeftConfig(config_text, config_path.string()));
@@ -203,6 +210,7 @@ absl::StatusOr<update::LoraSpec> LoadPeftAdapter(const fs::path& dir, CausalLm& 
       return absl::InvalidArgumentError(absl::StrCat(config_path.string(), ": ", injected.message()));
     }
   }
+  if (lora_a_seed.has_value()) SeedLoraA(model, *lora_a_seed);
   std::set<std::string> loaded;
   for (const TensorInfo& info : file.tensors()) {
     auto key = update::ParsePeftTensorKey(info.name);
@@ -213,6 +221,11 @@ absl::StatusOr<update::LoraSpec> LoadPeftAdapter(const fs::path& dir, CausalLm& 
     if (it == projections.end() || !it->second->lora_enabled()) {
       return absl::InvalidArgumentError(absl::StrCat(weights_path.string(), ": tensor \"", info.name,
                                                      "\" names no LoRA module of this model"));
+    }
+    if (lora_a_seed.has_value() && key->second == update::LoraMatrix::kA) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          weights_path.string(), ": tensor \"", info.name,
+          "\" is a lora_A, which this lora_B-only file must not hold"));
     }
     torch::Tensor target = key->second == update::LoraMatrix::kA ? it->second->lora_A->weight
                                                                  : it->second->lora_B->weight;
@@ -229,6 +242,7 @@ absl::StatusOr<update::LoraSpec> LoadPeftAdapter(const fs::path& dir, CausalLm& 
   for (auto& [path, linear] : projections) {
     if (!linear->lora_enabled()) continue;
     for (auto matrix : {update::LoraMatrix::kA, update::LoraMatrix::kB}) {
+      if (lora_a_seed.has_value() && matrix == update::LoraMatrix::kA) continue;
       if (!loaded.count(update::PeftTensorKey(path, matrix))) {
         return absl::InvalidArgumentError(absl::StrCat(weights_path.string(), ": missing tensor \"",
                                                        update::PeftTensorKey(path, matrix), "\""));
@@ -237,6 +251,17 @@ absl::StatusOr<update::LoraSpec> LoadPeftAdapter(const fs::path& dir, CausalLm& 
     linear->lora_scale = spec.alpha / static_cast<double>(spec.rank);
   }
   return spec;
+}
+
+}  // namespace
+
+absl::StatusOr<update::LoraSpec> LoadPeftAdapter(const fs::path& dir, CausalLm& model) {
+  return LoadAdapter(dir, update::kPeftWeightsFile, model, std::nullopt);
+}
+
+absl::StatusOr<update::LoraSpec> LoadPeftAdapterLoraB(const fs::path& dir, CausalLm& model,
+                                                      uint64_t lora_a_seed) {
+  return LoadAdapter(dir, update::kLoraBWeightsFile, model, lora_a_seed);
 }
 
 }  // namespace tontine::ml

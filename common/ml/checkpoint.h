@@ -48,6 +48,13 @@ absl::Status SavePeftAdapter(const std::filesystem::path& dir, CausalLm& model,
 absl::StatusOr<update::LoraSpec> LoadPeftAdapter(const std::filesystem::path& dir,
                                                  CausalLm& model);
 
+// As LoadPeftAdapter, from `dir`'s adapter_config.json and its lora_B-only weights
+// (update::kLoraBWeightsFile, as ffa participants download it), with every lora_A drawn from
+// `lora_a_seed` (SeedLoraA, bit-identical to the coordinator's). INVALID_ARGUMENT also for a
+// lora_A tensor in that file.
+absl::StatusOr<update::LoraSpec> LoadPeftAdapterLoraB(const std::filesystem::path& dir,
+                                                      CausalLm& model, uint64_t lora_a_seed);
+
 }  // namespace tontine::ml
 
 #endif  // TONTINE_COMMON_ML_CHECKPOINT_H_

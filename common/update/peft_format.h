@@ -23,6 +23,9 @@ namespace tontine::update {
 
 inline constexpr char kPeftConfigFile[] = "adapter_config.json";
 inline constexpr char kPeftWeightsFile[] = "adapter_model.safetensors";
+// The coordinator's copy of a version without its lora_A tensors: what ffa participants
+// download (A never changes under ffa; they rebuild it from the experiment's seed).
+inline constexpr char kLoraBWeightsFile[] = "adapter_model.lora_b.safetensors";
 
 // The LoRA adapter's shape and origin, as adapter_config.json states it.
 struct LoraSpec {

@@ -138,6 +138,12 @@ absl::StatusOr<WrittenAdapter> WriteAdapterDir(const fs::path& dir, const Global
   TONTINE_ASSIGN_OR_RETURN(std::string bytes,
                            safetensors::SerializeSafetensors(tensors, update::PeftMetadata()));
   TONTINE_RETURN_IF_ERROR(WriteFileAtomic(partial / update::kPeftWeightsFile, bytes));
+  std::vector<safetensors::TensorToWrite> b_only;
+  for (const safetensors::TensorToWrite& t : tensors) {
+    if (absl::EndsWith(t.name, ".lora_B.weight")) b_only.push_back(t);
+  }
+  TONTINE_RETURN_IF_ERROR(safetensors::WriteSafetensors(partial / update::kLoraBWeightsFile,
+                                                        b_only, update::PeftMetadata()));
   TONTINE_RETURN_IF_ERROR(
       WriteFileAtomic(partial / update::kPeftConfigFile, update::PeftConfigJson(adapter.spec)));
   std::vector<safetensors::TensorToWrite> moments;

@@ -67,7 +67,9 @@ struct WrittenAdapter {
   int64_t size_bytes = 0;
 };
 
-// Writes `adapter` as the version directory `dir`: into `dir`.partial, then renamed into
+// Writes `adapter` as the version directory `dir` (adapter_config.json,
+// adapter_model.safetensors, its lora_B-only copy update::kLoraBWeightsFile, and the server
+// optimiser's moments if any): into `dir`.partial, then renamed into
 // place, so that `dir` is complete or absent. An existing `dir` (left by a crash between this
 // and the round's commit) is replaced.
 absl::StatusOr<WrittenAdapter> WriteAdapterDir(const std::filesystem::path& dir,

@@ -210,12 +210,7 @@ absl::Status RoundRunner::Prepare() {
     absl::MutexLock lock(&mu_);
     for (const store::AdapterRecord& record : adapters) {
       max_version = std::max(max_version, record.version);
-      service::AdapterFile file;
-      file.version.set_version(static_cast<uint64_t>(record.version));
-      file.version.set_sha256(record.sha256);
-      file.version.set_size_bytes(static_cast<uint64_t>(record.size_bytes));
-      file.path = options_.state_dir / record.path / update::kPeftWeightsFile;
-      adapters_[file.version.version()] = file;
+      AddAdapterFileLocked(record.version, record.sha256, record.size_bytes, record.path);
       if (record.experiment_id == experiment_.id &&
           (!current.has_value() || record.version > current->version)) {
         current = record;
@@ -240,11 +235,7 @@ absl::Status RoundRunner::Prepare() {
     TONTINE_RETURN_IF_ERROR(store_->AddAdapter(record));
     current = record;
     absl::MutexLock lock(&mu_);
-    service::AdapterFile& file = adapters_[static_cast<uint64_t>(record.version)];
-    file.version.set_version(static_cast<uint64_t>(record.version));
-    file.version.set_sha256(record.sha256);
-    file.version.set_size_bytes(static_cast<uint64_t>(record.size_bytes));
-    file.path = options_.state_dir / record.path / update::kPeftWeightsFile;
+    AddAdapterFileLocked(record.version, record.sha256, record.size_bytes, record.path);
   }
   TONTINE_ASSIGN_OR_RETURN(std::vector<store::RoundRecord> rounds,
                            store_->ListRounds(experiment_.id));
@@ -428,6 +419,10 @@ absl::StatusOr<std::shared_ptr<ActiveRound>> RoundRunner::StartRound(
     absl::MutexLock lock(&mu_);
     *invitation.mutable_adapter() = latest_;
     round->adapter_version = latest_.version();
+    if (experiment.aggregation.rule == config::AggregationRule::kFfa) {
+      std::optional<service::AdapterFile> b = LoraBFileLocked(latest_.version());
+      if (b.has_value()) *invitation.mutable_adapter_lora_b() = b->version;
+    }
   }
   v1::TrainingTask& task = *invitation.mutable_task();
   v1::AdapterSpec& spec = *task.mutable_adapter();
@@ -721,13 +716,9 @@ absl::Status RoundRunner::CommitCompleted(ActiveRound& round, const std::vector<
   }
   {
     absl::MutexLock lock(&mu_);
-    service::AdapterFile& file = adapters_[static_cast<uint64_t>(version)];
-    file.version.set_version(static_cast<uint64_t>(version));
-    file.version.set_sha256(adapter.sha256);
-    file.version.set_size_bytes(static_cast<uint64_t>(adapter.size_bytes));
-    file.path = options_.state_dir / adapter.path / update::kPeftWeightsFile;
-    latest_ = file.version;
-    *r.mutable_adapter() = file.version;
+    AddAdapterFileLocked(version, adapter.sha256, adapter.size_bytes, adapter.path);
+    latest_ = adapters_.at(static_cast<uint64_t>(version)).version;
+    *r.mutable_adapter() = latest_;
     ++rounds_committed_total_;
     active_.reset();
   }
@@ -869,14 +860,56 @@ void RoundRunner::OnSessionEnded(const std::shared_ptr<service::SessionHandle>& 
   changed_.SignalAll();
 }
 
-absl::StatusOr<service::AdapterFile> RoundRunner::FindAdapter(uint64_t version) {
+absl::StatusOr<service::AdapterFile> RoundRunner::FindAdapter(uint64_t version,
+                                                               bool lora_b_only) {
   absl::MutexLock lock(&mu_);
   auto it = adapters_.find(version);
   if (it == adapters_.end()) {
     return WithReason(absl::NotFoundError(absl::StrCat("there is no adapter version ", version)),
                       "UNKNOWN_ADAPTER");
   }
-  return it->second;
+  if (!lora_b_only) return it->second;
+  std::optional<service::AdapterFile> b = LoraBFileLocked(version);
+  if (!b.has_value()) {
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "adapter version ", version, " has no lora_B-only copy; download it "
+                          "whole")),
+                      "NO_LORA_B_COPY");
+  }
+  return *b;
+}
+
+void RoundRunner::AddAdapterFileLocked(int64_t version, const std::string& sha256,
+                                       int64_t size_bytes, const std::string& relative_dir) {
+  service::AdapterFile& file = adapters_[static_cast<uint64_t>(version)];
+  file.version.set_version(static_cast<uint64_t>(version));
+  file.version.set_sha256(sha256);
+  file.version.set_size_bytes(static_cast<uint64_t>(size_bytes));
+  file.path = options_.state_dir / relative_dir / update::kPeftWeightsFile;
+  lora_b_adapters_.erase(file.version.version());
+}
+
+std::optional<service::AdapterFile> RoundRunner::LoraBFileLocked(uint64_t version) {
+  auto cached = lora_b_adapters_.find(version);
+  if (cached != lora_b_adapters_.end()) return cached->second;
+  std::optional<service::AdapterFile> found;
+  auto it = adapters_.find(version);
+  if (it != adapters_.end()) {
+    const std::filesystem::path path = it->second.path.parent_path() / update::kLoraBWeightsFile;
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(path, ec);
+    absl::StatusOr<std::string> digest =
+        ec ? absl::NotFoundError(path.string()) : crypto::Sha256File(path);
+    if (digest.ok()) {
+      found.emplace();
+      found->path = path;
+      found->version.set_version(version);
+      found->version.set_sha256(*digest);
+      found->version.set_size_bytes(size);
+    }
+  }
+  lora_b_adapters_[version] = found;
+  return found;
 }
 
 void RoundRunner::CountDownload(uint64_t bytes) {

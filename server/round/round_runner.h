@@ -91,7 +91,7 @@ class RoundRunner final : public service::SessionListener, public service::Round
   void OnSessionEnded(const std::shared_ptr<service::SessionHandle>& session) override;
 
   // service::RoundService
-  absl::StatusOr<service::AdapterFile> FindAdapter(uint64_t version) override;
+  absl::StatusOr<service::AdapterFile> FindAdapter(uint64_t version, bool lora_b_only) override;
   void CountDownload(uint64_t bytes) override;
   absl::StatusOr<v1::UploadReceipt> ReceiveChunk(const std::string& participant_id,
                                                  const v1::MaskedUpdateChunk& chunk) override;
@@ -129,6 +129,12 @@ class RoundRunner final : public service::SessionListener, public service::Round
   void Broadcast(ActiveRound& round, const v1::ServerMessage& message);
   void Refuse(const std::shared_ptr<service::SessionHandle>& session, const absl::Status& status);
   std::shared_ptr<ActiveRound> Current() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Records a version's adapter file; its lora_B-only copy is looked up on first use.
+  void AddAdapterFileLocked(int64_t version, const std::string& sha256, int64_t size_bytes,
+                            const std::string& relative_dir) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The version's lora_B-only copy, if it has one.
+  std::optional<service::AdapterFile> LoraBFileLocked(uint64_t version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   store::Store* const store_;
   service::SessionRegistry* const sessions_;
@@ -149,6 +155,9 @@ class RoundRunner final : public service::SessionListener, public service::Round
   std::shared_ptr<ActiveRound> active_ ABSL_GUARDED_BY(mu_);
   v1::AdapterVersion latest_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, service::AdapterFile> adapters_ ABSL_GUARDED_BY(mu_);
+  // The lora_B-only copies' identities, hashed on first use (versions written before the
+  // copies existed have none).
+  std::map<uint64_t, std::optional<service::AdapterFile>> lora_b_adapters_ ABSL_GUARDED_BY(mu_);
   int rounds_committed_total_ ABSL_GUARDED_BY(mu_) = 0;
   // The session of each participant whose Hello offered this experiment's base model: only
   // those are invited.

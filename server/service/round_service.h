@@ -22,8 +22,9 @@ struct AdapterFile {
 class RoundService {
  public:
   virtual ~RoundService() = default;
-  // The file of a committed adapter version; NOT_FOUND naming the version otherwise.
-  virtual absl::StatusOr<AdapterFile> FindAdapter(uint64_t version) = 0;
+  // The file of a committed adapter version, or with `lora_b_only` its lora_B-only copy;
+  // NOT_FOUND naming the version otherwise, FAILED_PRECONDITION when it has no such copy.
+  virtual absl::StatusOr<AdapterFile> FindAdapter(uint64_t version, bool lora_b_only) = 0;
   // Adapter bytes sent to participants (DownloadAdapter), counted in the round in flight.
   virtual void CountDownload(uint64_t bytes) = 0;
   // One chunk of `participant_id`'s masked update. The codes say what the client does next

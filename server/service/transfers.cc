@@ -43,7 +43,8 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::AdapterChunk> 
  private:
   absl::Status Open() {
     if (rounds_ == nullptr) return NoExperiment();
-    absl::StatusOr<AdapterFile> file = rounds_->FindAdapter(request_.version());
+    absl::StatusOr<AdapterFile> file =
+        rounds_->FindAdapter(request_.version(), request_.lora_b_only());
     if (!file.ok()) return file.status();
     file_ = *file;
     if (request_.offset_bytes() > file_.version.size_bytes()) {

@@ -231,6 +231,14 @@ TEST_F(FederationTest, FiveParticipantsCommitTwoRoundsWithExactSums) {
     EXPECT_NEAR(metrics["buckets"]["l1"]["nll_sum"].get<double>(), 2 * each.nll_sum, 0.1);
   }
   EXPECT_EQ(rounds[1].adapter_version.value(), rounds[0].adapter_version.value() + 1);
+  // Under ffa the participants fetched each version without its A (half the bytes).
+  for (int i = 0; i < 5; ++i) {
+    for (int64_t v : {rounds[0].adapter_version.value() - 1, rounds[0].adapter_version.value()}) {
+      const fs::path dir = ClientDir(i) / "adapters" / absl::StrCat("v", v);
+      EXPECT_TRUE(fs::exists(dir / "adapter_model.lora_b.safetensors")) << dir;
+      EXPECT_FALSE(fs::exists(dir / "adapter_model.safetensors")) << dir;
+    }
+  }
 }
 
 // A laptop too slow for the round's deadline stops training early, uploads what it has, and

@@ -549,6 +549,47 @@ TEST_F(CheckpointTest, PeftAdapterRoundTripsIntoAFreshModel) {
   for (const auto& [name, t] : expected) EXPECT_TRUE(torch::equal(got.at(name), t)) << name;
 }
 
+// What ffa participants download: the version without its lora_A tensors, A rebuilt from the
+// seed (AdaptedModel's A is SeedLoraA(7)).
+TEST_F(CheckpointTest, LoraBOnlyAdapterWithTheSeedsARoundTripsAndRefusesAnA) {
+  const update::LoraSpec spec = QvSpec();
+  CausalLm model = AdaptedModel(spec);
+  ASSERT_THAT(SavePeftAdapter(dir_, model, spec), IsOk());
+  absl::StatusOr<Weights> all = ReadTensors(dir_ / update::kPeftWeightsFile);
+  ASSERT_THAT(all, IsOk());
+  Weights b_only;
+  for (const auto& [name, t] : *all) {
+    if (name.find("lora_B") != std::string::npos) b_only.emplace(name, t);
+  }
+  ASSERT_EQ(b_only.size() * 2, all->size());
+  ASSERT_THAT(WriteTensors(dir_ / update::kLoraBWeightsFile, b_only, update::PeftMetadata()),
+              IsOk());
+  fs::remove(dir_ / update::kPeftWeightsFile);
+
+  CausalLm fresh = fixtures::MakeModel(fixtures::TinyConfig(), 1);
+  ASSERT_THAT(LoadPeftAdapterLoraB(dir_, fresh, 7), IsOk());
+  const std::map<std::string, torch::Tensor> expected = LoraParameters(model);
+  std::map<std::string, torch::Tensor> got = LoraParameters(fresh);
+  ASSERT_EQ(got.size(), expected.size());
+  for (const auto& [name, t] : expected) EXPECT_TRUE(torch::equal(got.at(name), t)) << name;
+
+  // Another seed: the same B, another A.
+  CausalLm other = fixtures::MakeModel(fixtures::TinyConfig(), 1);
+  ASSERT_THAT(LoadPeftAdapterLoraB(dir_, other, 8), IsOk());
+  got = LoraParameters(other);
+  for (const auto& [name, t] : expected) {
+    EXPECT_EQ(torch::equal(got.at(name), t), name.find("lora_B") != std::string::npos) << name;
+  }
+
+  // A lora_B-only file that holds an A is refused, naming the file and tensor.
+  ASSERT_THAT(WriteTensors(dir_ / update::kLoraBWeightsFile, *all, update::PeftMetadata()),
+              IsOk());
+  CausalLm refused = fixtures::MakeModel(fixtures::TinyConfig(), 1);
+  EXPECT_THAT(LoadPeftAdapterLoraB(dir_, refused, 7),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr(update::kLoraBWeightsFile), HasSubstr("lora_A"))));
+}
+
 class PeftErrorTest : public CheckpointTest {
  protected:
   void SetUp() override {

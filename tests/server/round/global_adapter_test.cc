@@ -316,6 +316,33 @@ TEST(AdapterDirTest, WritesPeftKeysMetadataAndConfig) {
   EXPECT_EQ(spec->target_modules, Spec().target_modules);
 }
 
+// The lora_B-only copy that ffa participants download: exactly the B tensors, same bytes.
+TEST(AdapterDirTest, WritesALoraBOnlyCopyWithTheSameBTensors) {
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "v1";
+  const GlobalAdapter adapter = Trained();
+  ASSERT_THAT(WriteAdapterDir(dir, adapter), IsOk());
+  absl::StatusOr<safetensors::SafetensorsFile> full =
+      safetensors::SafetensorsFile::Open(dir / "adapter_model.safetensors");
+  absl::StatusOr<safetensors::SafetensorsFile> b =
+      safetensors::SafetensorsFile::Open(dir / "adapter_model.lora_b.safetensors");
+  ASSERT_THAT(full, IsOk());
+  ASSERT_THAT(b, IsOk());
+  std::vector<std::string> keys;
+  for (const safetensors::TensorInfo& info : b->tensors()) {
+    keys.push_back(info.name);
+    absl::StatusOr<const safetensors::TensorInfo*> same = full->Find(info.name);
+    ASSERT_THAT(same, IsOk());
+    EXPECT_EQ(b->Data(info), full->Data(**same)) << info.name;
+    EXPECT_EQ(info.shape, (*same)->shape) << info.name;
+  }
+  EXPECT_THAT(keys, ElementsAre("base_model.model.model.layers.0.mlp.down_proj.lora_B.weight",
+                                "base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight",
+                                "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight",
+                                "base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight"));
+  EXPECT_THAT(b->metadata(), ElementsAre(Pair("format", "pt")));
+}
+
 TEST(AdapterDirTest, ReportsTheDigestAndSizeOfTheWeightsFile) {
   TempDir tmp;
   const fs::path dir = tmp.path() / "v1";
