@@ -127,23 +127,21 @@ absl::StatusOr<WrittenAdapter> WriteAdapterDir(const fs::path& dir, const Global
   std::error_code ec;
   fs::remove_all(partial, ec);
   TONTINE_RETURN_IF_ERROR(MakeDirs(partial));
-  std::vector<safetensors::TensorToWrite> tensors;
+  std::vector<safetensors::TensorToWrite> tensors, b_only;
   for (const auto& [name, tensor] : adapter.tensors) {
     const bool is_a = absl::EndsWith(name, kLoraA);
     const std::string module = name.substr(0, name.size() - std::strlen(kLoraA));  // same length as kLoraB
     tensors.push_back({update::PeftTensorKey(module, is_a ? update::LoraMatrix::kA
                                                           : update::LoraMatrix::kB),
                        safetensors::Dtype::kF32, tensor.shape, AsBytes(tensor.values)});
+    if (!is_a) b_only.push_back(tensors.back());
   }
   TONTINE_ASSIGN_OR_RETURN(std::string bytes,
                            safetensors::SerializeSafetensors(tensors, update::PeftMetadata()));
   TONTINE_RETURN_IF_ERROR(WriteFileAtomic(partial / update::kPeftWeightsFile, bytes));
-  std::vector<safetensors::TensorToWrite> b_only;
-  for (const safetensors::TensorToWrite& t : tensors) {
-    if (absl::EndsWith(t.name, ".lora_B.weight")) b_only.push_back(t);
-  }
-  TONTINE_RETURN_IF_ERROR(safetensors::WriteSafetensors(partial / update::kLoraBWeightsFile,
-                                                        b_only, update::PeftMetadata()));
+  TONTINE_ASSIGN_OR_RETURN(std::string b_bytes,
+                           safetensors::SerializeSafetensors(b_only, update::PeftMetadata()));
+  TONTINE_RETURN_IF_ERROR(WriteFileAtomic(partial / update::kLoraBWeightsFile, b_bytes));
   TONTINE_RETURN_IF_ERROR(
       WriteFileAtomic(partial / update::kPeftConfigFile, update::PeftConfigJson(adapter.spec)));
   std::vector<safetensors::TensorToWrite> moments;
@@ -165,7 +163,9 @@ absl::StatusOr<WrittenAdapter> WriteAdapterDir(const fs::path& dir, const Global
   }
   TONTINE_RETURN_IF_ERROR(SyncDir(dir.parent_path()));
   TONTINE_ASSIGN_OR_RETURN(std::string digest, crypto::Sha256Digest(bytes));
-  return WrittenAdapter{digest, static_cast<int64_t>(bytes.size())};
+  TONTINE_ASSIGN_OR_RETURN(std::string b_digest, crypto::Sha256Digest(b_bytes));
+  return WrittenAdapter{digest, static_cast<int64_t>(bytes.size()), b_digest,
+                        static_cast<int64_t>(b_bytes.size())};
 }
 
 absl::StatusOr<GlobalAdapter> ReadAdapterDir(const fs::path& dir) {

@@ -65,6 +65,8 @@ absl::Status ApplyMeanDelta(GlobalAdapter& adapter, const std::vector<std::strin
 struct WrittenAdapter {
   std::string sha256;  // of adapter_model.safetensors, 32 bytes
   int64_t size_bytes = 0;
+  std::string lora_b_sha256;  // of its lora_B-only copy (update::kLoraBWeightsFile)
+  int64_t lora_b_size_bytes = 0;
 };
 
 // Writes `adapter` as the version directory `dir` (adapter_config.json,

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
@@ -109,7 +111,8 @@ struct Member {
 };
 
 struct Upload {
-  std::vector<uint32_t> words;
+  // The vector's words, not zeroed first (each is written once, in order, before use).
+  std::unique_ptr<uint32_t[]> words;
   uint64_t received = 0;  // words
   absl::Time last_chunk;
 };
@@ -235,7 +238,7 @@ absl::Status RoundRunner::Prepare() {
     TONTINE_RETURN_IF_ERROR(store_->AddAdapter(record));
     current = record;
     absl::MutexLock lock(&mu_);
-    AddAdapterFileLocked(record.version, record.sha256, record.size_bytes, record.path);
+    AddAdapterFileLocked(record.version, record.sha256, record.size_bytes, record.path, &written);
   }
   TONTINE_ASSIGN_OR_RETURN(std::vector<store::RoundRecord> rounds,
                            store_->ListRounds(experiment_.id));
@@ -716,7 +719,7 @@ absl::Status RoundRunner::CommitCompleted(ActiveRound& round, const std::vector<
   }
   {
     absl::MutexLock lock(&mu_);
-    AddAdapterFileLocked(version, adapter.sha256, adapter.size_bytes, adapter.path);
+    AddAdapterFileLocked(version, adapter.sha256, adapter.size_bytes, adapter.path, &written);
     latest_ = adapters_.at(static_cast<uint64_t>(version)).version;
     *r.mutable_adapter() = latest_;
     ++rounds_committed_total_;
@@ -880,13 +883,22 @@ absl::StatusOr<service::AdapterFile> RoundRunner::FindAdapter(uint64_t version,
 }
 
 void RoundRunner::AddAdapterFileLocked(int64_t version, const std::string& sha256,
-                                       int64_t size_bytes, const std::string& relative_dir) {
+                                       int64_t size_bytes, const std::string& relative_dir,
+                                       const WrittenAdapter* written) {
   service::AdapterFile& file = adapters_[static_cast<uint64_t>(version)];
   file.version.set_version(static_cast<uint64_t>(version));
   file.version.set_sha256(sha256);
   file.version.set_size_bytes(static_cast<uint64_t>(size_bytes));
   file.path = options_.state_dir / relative_dir / update::kPeftWeightsFile;
   lora_b_adapters_.erase(file.version.version());
+  if (written != nullptr) {
+    service::AdapterFile b;
+    b.version.set_version(file.version.version());
+    b.version.set_sha256(written->lora_b_sha256);
+    b.version.set_size_bytes(static_cast<uint64_t>(written->lora_b_size_bytes));
+    b.path = options_.state_dir / relative_dir / update::kLoraBWeightsFile;
+    lora_b_adapters_[file.version.version()] = std::move(b);
+  }
 }
 
 std::optional<service::AdapterFile> RoundRunner::LoraBFileLocked(uint64_t version) {
@@ -922,7 +934,7 @@ absl::StatusOr<v1::UploadReceipt> RoundRunner::ReceiveChunk(const std::string& p
   std::shared_ptr<ActiveRound> round;
   uint32_t index = 0;
   Upload* upload = nullptr;
-  std::vector<uint32_t> words_done;
+  std::unique_ptr<uint32_t[]> words_done;
   {
     absl::MutexLock lock(&mu_);
     round = active_;
@@ -969,7 +981,7 @@ absl::StatusOr<v1::UploadReceipt> RoundRunner::ReceiveChunk(const std::string& p
             absl::UnavailableError("every aggregation slot is busy; retry shortly"), detail);
       }
       ++busy_slots_;
-      upload->words.resize(words);
+      upload->words = std::make_unique_for_overwrite<uint32_t[]>(words);
     }
     const uint64_t n = chunk.data().size() / 4;
     if (chunk.offset_words() != upload->received || upload->received + n > words) {
@@ -979,7 +991,7 @@ absl::StatusOr<v1::UploadReceipt> RoundRunner::ReceiveChunk(const std::string& p
                             words)),
                         "BAD_OFFSET", round->id, round->phase);
     }
-    std::memcpy(upload->words.data() + upload->received, chunk.data().data(), chunk.data().size());
+    std::memcpy(upload->words.get() + upload->received, chunk.data().data(), chunk.data().size());
     upload->received += n;
     upload->last_chunk = absl::Now();
     round->bytes_up += chunk.ByteSizeLong();
@@ -991,18 +1003,19 @@ absl::StatusOr<v1::UploadReceipt> RoundRunner::ReceiveChunk(const std::string& p
     words_done = std::move(upload->words);
     round->uploads.erase(index);
   }
+  const std::span<const uint32_t> vector(words_done.get(), round->params.vector_words());
   absl::Status status;
-  absl::StatusOr<std::string> digest = crypto::Sha256Digest(absl::string_view(
-      reinterpret_cast<const char*>(words_done.data()), words_done.size() * 4));
+  absl::StatusOr<std::string> digest = crypto::Sha256Digest(
+      absl::string_view(reinterpret_cast<const char*>(vector.data()), vector.size_bytes()));
   if (!digest.ok()) {
     status = digest.status();
   } else if (*digest != chunk.sha256()) {
     status = WithReason(absl::DataLossError("the masked update's SHA-256 does not match its bytes"),
                         "SHA256_MISMATCH", round->id, v1::ROUND_PHASE_MASKED_INPUT);
   } else {
-    status = round->secagg->HandleMaskedInput(index, words_done);
+    status = round->secagg->HandleMaskedInput(index, vector);
   }
-  words_done = {};
+  words_done.reset();
   absl::MutexLock lock(&mu_);
   --busy_slots_;
   changed_.SignalAll();

@@ -129,9 +129,12 @@ class RoundRunner final : public service::SessionListener, public service::Round
   void Broadcast(ActiveRound& round, const v1::ServerMessage& message);
   void Refuse(const std::shared_ptr<service::SessionHandle>& session, const absl::Status& status);
   std::shared_ptr<ActiveRound> Current() const ABSL_LOCKS_EXCLUDED(mu_);
-  // Records a version's adapter file; its lora_B-only copy is looked up on first use.
+  // Records a version's adapter file, and its lora_B-only copy when just written (a version
+  // read from the store has its copy looked up on first use).
   void AddAdapterFileLocked(int64_t version, const std::string& sha256, int64_t size_bytes,
-                            const std::string& relative_dir) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                            const std::string& relative_dir,
+                            const WrittenAdapter* written = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The version's lora_B-only copy, if it has one.
   std::optional<service::AdapterFile> LoraBFileLocked(uint64_t version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

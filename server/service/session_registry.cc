@@ -15,13 +15,13 @@ void SessionRegistry::SetRoundListener(SessionListener* listener) {
 std::shared_ptr<SessionHandle> SessionRegistry::Find(const std::string& participant_id) const {
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(participant_id);
-  return it == sessions_.end() ? nullptr : it->second;
+  return it == sessions_.end() ? nullptr : it->second.session;
 }
 
 std::vector<std::shared_ptr<SessionHandle>> SessionRegistry::Sessions() const {
   absl::MutexLock lock(&mu_);
   std::vector<std::shared_ptr<SessionHandle>> out;
-  for (const auto& [id, session] : sessions_) out.push_back(session);
+  for (const auto& [id, entry] : sessions_) out.push_back(entry.session);
   return out;
 }
 
@@ -37,10 +37,9 @@ int SessionRegistry::CloseSilent(absl::Duration silence) {
   std::vector<std::pair<std::shared_ptr<SessionHandle>, absl::Duration>> silent;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [id, heard] : last_heard_) {
-      auto it = sessions_.find(id);
-      if (now - heard > silence && it != sessions_.end() && !it->second->closed()) {
-        silent.emplace_back(it->second, now - heard);
+    for (const auto& [id, entry] : sessions_) {
+      if (now - entry.last_heard > silence && !entry.session->closed()) {
+        silent.emplace_back(entry.session, now - entry.last_heard);
       }
     }
   }
@@ -96,12 +95,9 @@ void SessionRegistry::OnSessionStarted(const std::shared_ptr<SessionHandle>& ses
   SessionListener* listener = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    last_heard_[session->participant_id()] = clock_->Now();
-    auto [it, inserted] = sessions_.try_emplace(session->participant_id(), session);
-    if (!inserted) {
-      replaced = std::move(it->second);
-      it->second = session;
-    }
+    Entry& entry = sessions_[session->participant_id()];
+    replaced = std::move(entry.session);
+    entry = {session, clock_->Now()};
     listener = round_listener_;
   }
   if (replaced != nullptr) {
@@ -118,8 +114,8 @@ void SessionRegistry::OnClientMessage(const std::shared_ptr<SessionHandle>& sess
   {
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(session->participant_id());
-    if (it != sessions_.end() && it->second == session) {
-      last_heard_[session->participant_id()] = clock_->Now();
+    if (it != sessions_.end() && it->second.session == session) {
+      it->second.last_heard = clock_->Now();
     }
   }
   if (message.has_heartbeat()) {
@@ -146,10 +142,7 @@ void SessionRegistry::OnSessionEnded(const std::shared_ptr<SessionHandle>& sessi
   {
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(session->participant_id());
-    if (it != sessions_.end() && it->second == session) {
-      sessions_.erase(it);
-      last_heard_.erase(session->participant_id());
-    }
+    if (it != sessions_.end() && it->second.session == session) sessions_.erase(it);
     listener = round_listener_;
   }
   if (listener != nullptr) listener->OnSessionEnded(session);

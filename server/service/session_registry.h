@@ -62,9 +62,11 @@ class SessionRegistry final : public SessionListener {
   const Clock* const clock_;
 
   mutable absl::Mutex mu_;
-  std::map<std::string, std::shared_ptr<SessionHandle>> sessions_ ABSL_GUARDED_BY(mu_);
-  // When each registered session last sent anything.
-  std::map<std::string, absl::Time> last_heard_ ABSL_GUARDED_BY(mu_);
+  struct Entry {
+    std::shared_ptr<SessionHandle> session;
+    absl::Time last_heard;  // when the session last sent anything
+  };
+  std::map<std::string, Entry> sessions_ ABSL_GUARDED_BY(mu_);
   bool reaper_stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread reaper_;
   SessionListener* round_listener_ ABSL_GUARDED_BY(mu_) = nullptr;
