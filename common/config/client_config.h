@@ -36,6 +36,14 @@ struct ClientConfig {
   int threads = 0;
   // memory_limit: cap on training memory, e.g. 2GiB; 0 (default) = no cap.
   uint64_t memory_limit_bytes = 0;
+  // pause_when_on_battery: while the laptop runs on its battery (where the OS reports it:
+  // Linux /sys/class/power_supply), decline rounds and stop training between steps.
+  // Default false.
+  bool pause_when_on_battery = false;
+  // daily_cpu_budget: processor time, summed over threads, that rounds may use per local
+  // calendar day, e.g. 2h (1m–1000h); once spent, rounds are declined until midnight.
+  // "unlimited" (default) is stored as zero.
+  absl::Duration daily_cpu_budget = absl::ZeroDuration();
   // insecure: talk plaintext to a coordinator started with --insecure. Default false.
   bool insecure = false;
   ReconnectConfig reconnect;
