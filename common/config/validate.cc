@@ -8,24 +8,25 @@
 
 namespace tontine::config {
 
-absl::StatusOr<std::string> ValidateConfigFile(const std::filesystem::path& path) {
+absl::StatusOr<std::string> ValidateConfigFile(const std::filesystem::path& path,
+                                               const std::vector<Override>& overrides) {
   absl::StatusOr<ConfigFile> file = ConfigFile::Load(path);
   if (!file.ok()) return file.status();
   MapReader root(&*file, file->root(), "");
   std::string kind = ReadKind(root);
   if (kind.empty()) return file->ToStatus();
   if (kind == kKindExperiment) {
-    absl::StatusOr<ExperimentConfig> c = LoadExperimentConfig(path);
+    absl::StatusOr<ExperimentConfig> c = LoadExperimentConfig(path, overrides);
     if (!c.ok()) return c.status();
     return absl::StrCat("experiment '", c->name, "'");
   }
   if (kind == kKindCoordinator) {
-    absl::StatusOr<CoordinatorConfig> c = LoadCoordinatorConfig(path);
+    absl::StatusOr<CoordinatorConfig> c = LoadCoordinatorConfig(path, overrides);
     if (!c.ok()) return c.status();
     return absl::StrCat("coordinator running experiment '", c->experiment.name, "' (",
                         c->experiment_path.string(), ")");
   }
-  absl::StatusOr<ClientConfig> c = LoadClientConfig(path);
+  absl::StatusOr<ClientConfig> c = LoadClientConfig(path, overrides);
   if (!c.ok()) return c.status();
   return absl::StrCat("client with data in ", c->data_dir.string());
 }
