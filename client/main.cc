@@ -2,7 +2,7 @@
 //
 //   tontine-client enrol --coordinator HOST:PORT --ca-fingerprint SHA256:… --token tti_…
 //   tontine-client check
-//   tontine-client join --config client.yaml
+//   tontine-client join --config client.yaml [--set key.path=value]...
 //   tontine-client audit
 #include <signal.h>
 #include <sys/resource.h>
@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -33,6 +34,7 @@
 #include "common/config/checks.h"
 #include "proto/grpc_logging.h"
 #include "common/config/client_config.h"
+#include "common/config/overrides.h"
 
 namespace tontine {
 namespace {
@@ -44,6 +46,7 @@ constexpr char kProgram[] = "tontine-client";
 struct StateDirFlags {
   std::string state_dir;
   std::string config;
+  std::vector<std::string> sets;  // --set key.path=value, applied to config
 };
 
 void AddStateDirFlags(CLI::App* command, StateDirFlags& flags) {
@@ -51,14 +54,21 @@ void AddStateDirFlags(CLI::App* command, StateDirFlags& flags) {
                       "client state directory (default: from --config, else "
                       "~/.local/share/tontine-client)");
   command->add_option("--config", flags.config, "client.yaml to read state_dir from");
+  command->add_option("--set", flags.sets, "override a key of --config, e.g. --set state_dir=DIR "
+                                           "(repeatable)")
+      ->allow_extra_args(false);
 }
 
 absl::StatusOr<std::filesystem::path> ResolveStateDir(const StateDirFlags& flags) {
   if (!flags.state_dir.empty()) return ExpandHome(flags.state_dir);
+  TONTINE_ASSIGN_OR_RETURN(std::vector<config::Override> overrides,
+                           config::ParseOverrides(flags.sets));
   if (!flags.config.empty()) {
-    TONTINE_ASSIGN_OR_RETURN(config::ClientConfig config, config::LoadClientConfig(flags.config));
+    TONTINE_ASSIGN_OR_RETURN(config::ClientConfig config,
+                             config::LoadClientConfig(flags.config, overrides));
     return config.state_dir;
   }
+  if (!overrides.empty()) return absl::InvalidArgumentError("--set needs --config client.yaml");
   return ExpandHome("~/.local/share/tontine-client");
 }
 
@@ -106,6 +116,7 @@ absl::Status RunCheck(const StateDirFlags& flags, const std::string& address) {
 
 struct JoinFlags {
   std::string config;
+  std::vector<std::string> sets;  // --set key.path=value, applied to config
   std::string state_dir;
   std::string coordinator;
   // Test hooks (hidden from --help).
@@ -129,7 +140,10 @@ absl::Status CapMemory(uint64_t bytes) {
 }
 
 absl::Status RunJoin(const JoinFlags& flags, const sigset_t& signals) {
-  TONTINE_ASSIGN_OR_RETURN(config::ClientConfig config, config::LoadClientConfig(flags.config));
+  TONTINE_ASSIGN_OR_RETURN(std::vector<config::Override> overrides,
+                           config::ParseOverrides(flags.sets));
+  TONTINE_ASSIGN_OR_RETURN(config::ClientConfig config,
+                           config::LoadClientConfig(flags.config, overrides));
   if (!flags.state_dir.empty()) config.state_dir = ExpandHome(flags.state_dir);
   if (!flags.coordinator.empty()) config.coordinator = flags.coordinator;
   TONTINE_RETURN_IF_ERROR(InitLogging(kProgram, config.log_level));
@@ -234,6 +248,10 @@ int main(int argc, char** argv) {
   CLI::App* join_cmd = app.add_subcommand(
       "join", "take part in the federation's rounds until stopped (Ctrl-C)");
   join_cmd->add_option("--config", join_flags.config, "client.yaml")->required();
+  join_cmd->add_option("--set", join_flags.sets,
+                       "override a key of client.yaml, e.g. --set threads=2 or --set "
+                       "memory_limit=2GiB (YAML value; repeatable)")
+      ->allow_extra_args(false);
   join_cmd->add_option("--state-dir", join_flags.state_dir, "overrides state_dir");
   join_cmd->add_option("--coordinator", join_flags.coordinator, "overrides coordinator");
   // Test hooks for `tontine simulate` and the fault tests; hidden from --help.

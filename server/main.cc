@@ -27,6 +27,7 @@
 #include "common/config/checks.h"
 #include "proto/grpc_logging.h"
 #include "common/config/coordinator_config.h"
+#include "common/config/overrides.h"
 #include "server/identity/invites.h"
 #include "server/identity/state_dir.h"
 #include "proto/wire_status.h"
@@ -93,6 +94,7 @@ absl::Status RunInvite(const InviteFlags& flags) {
 
 struct ServeFlags {
   std::string config;
+  std::vector<std::string> sets;  // --set key.path=value (experiment.key.path for the experiment)
   std::string state_dir;
   std::string listen;
   bool insecure = false;
@@ -104,6 +106,24 @@ struct ServeFlags {
   std::string debug_crash_at;
 };
 
+// The coordinator file with `sets` (--set flags) applied; those under experiment. apply to its
+// experiment (common/config/overrides.h).
+absl::StatusOr<config::CoordinatorConfig> LoadServeConfig(const std::string& path,
+                                                          const std::vector<std::string>& sets) {
+  TONTINE_ASSIGN_OR_RETURN(std::vector<config::Override> overrides, config::ParseOverrides(sets));
+  return config::LoadCoordinatorConfig(path, overrides);
+}
+
+// The experiment's text as recorded in the state: the file, and the overrides that applied to
+// it as comments, so that other overrides make another experiment.
+absl::StatusOr<std::string> ExperimentAsRun(const config::CoordinatorConfig& config,
+                                            const std::vector<std::string>& sets) {
+  TONTINE_ASSIGN_OR_RETURN(std::string text, ReadFile(config.experiment_path));
+  TONTINE_ASSIGN_OR_RETURN(std::vector<config::Override> overrides, config::ParseOverrides(sets));
+  return config::ExperimentTextWithOverrides(
+      text, config::SplitCoordinatorOverrides(overrides).experiment);
+}
+
 // Blocks until SIGINT or SIGTERM, or SIGUSR1 (which the round loop raises when it ends).
 // The signals are blocked in every thread (set before any thread starts) and taken here
 // with sigwait.
@@ -114,7 +134,7 @@ void WaitForTermination(const sigset_t& signals) {
 
 absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
   TONTINE_ASSIGN_OR_RETURN(config::CoordinatorConfig config,
-                           config::LoadCoordinatorConfig(flags.config));
+                           LoadServeConfig(flags.config, flags.sets));
   if (!flags.state_dir.empty()) config.state_dir = flags.state_dir;
   if (!flags.listen.empty()) {
     if (std::optional<std::string> problem = config::CheckAddress(flags.listen)) {
@@ -130,7 +150,7 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
                  config.state_dir.string(), store->migration().from_version,
                  store->migration().to_version, store->migration().backup.string());
   }
-  TONTINE_ASSIGN_OR_RETURN(std::string experiment_yaml, ReadFile(config.experiment_path));
+  TONTINE_ASSIGN_OR_RETURN(std::string experiment_yaml, ExperimentAsRun(config, flags.sets));
   Executor executor(2);
   service::SessionRegistry sessions(store.get(), &executor, Clock::Real());
   sessions.StartReaper(config.limits.heartbeat_interval);
@@ -223,6 +243,11 @@ int main(int argc, char** argv) {
   ServeFlags serve_flags;
   CLI::App* serve = app.add_subcommand("serve", "run the coordinator");
   serve->add_option("--config", serve_flags.config, "coordinator.yaml")->required();
+  serve->add_option("--set", serve_flags.sets,
+                    "override a key of coordinator.yaml, e.g. --set limits.max_sessions=500, or "
+                    "of its experiment under experiment., e.g. --set experiment.rounds.count=3 "
+                    "(YAML value; repeatable)")
+      ->allow_extra_args(false);
   serve->add_option("--state-dir", serve_flags.state_dir, "overrides state_dir");
   serve->add_option("--listen", serve_flags.listen, "overrides listen (host:port)");
   serve->add_flag("--insecure", serve_flags.insecure, "serve plaintext (loopback experiments)");
