@@ -18,16 +18,22 @@
 #include "common/base/logging.h"
 #include "common/base/version.h"
 #include "common/config/base_model.h"
+#include "common/config/overrides.h"
 #include "common/config/validate.h"
 
 namespace tontine {
 namespace {
 
 constexpr char kProgram[] = "tontine";
+constexpr char kSetHelp[] =
+    "override a config key, e.g. --set rounds.count=3 or --set lora.target_modules=[q_proj,v_proj] "
+    "(YAML value; repeatable)";
 
-int RunValidate(const std::vector<std::string>& files) {
+int RunValidate(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
+  absl::StatusOr<std::vector<config::Override>> overrides = config::ParseOverrides(sets);
+  if (!overrides.ok()) return ReportError(kProgram, overrides.status());
   for (const std::string& file : files) {
-    absl::StatusOr<std::string> summary = config::ValidateConfigFile(file);
+    absl::StatusOr<std::string> summary = config::ValidateConfigFile(file, *overrides);
     if (!summary.ok()) {
       std::fprintf(stderr, "%s\n", std::string(summary.status().message()).c_str());
       std::fprintf(stderr, "%s: %s is not valid\n", kProgram, file.c_str());
@@ -53,6 +59,12 @@ int main(int argc, char** argv) {
   CLI::App* validate = app.add_subcommand(
       "validate", "check experiment, coordinator and client config files");
   validate->add_option("files", files, "YAML files")->required();
+  std::vector<std::string> validate_sets;
+  validate->add_option("--set", validate_sets,
+                       "override a key in every file, e.g. --set rounds.count=3; in a "
+                       "coordinator file, experiment.KEY=VALUE overrides its experiment "
+                       "(repeatable)")
+      ->allow_extra_args(false);
 
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
@@ -95,6 +107,7 @@ int main(int argc, char** argv) {
   train_local->add_option("--config", train_args.config,
                           "experiment YAML (lora, local_training, evaluation sections)");
   train_local->add_option("--steps", train_args.steps, "override local_training.steps");
+  train_local->add_option("--set", train_args.overrides, kSetHelp)->allow_extra_args(false);
   train_local->add_option("--threads", train_args.threads, "training threads (0 = all cores)")
       ->capture_default_str();
   train_local->add_flag("--skip-bad-documents", train_args.skip_bad_documents,
@@ -109,6 +122,9 @@ int main(int argc, char** argv) {
   eval->add_option("--data", eval_args.data, "text to score (.txt/.jsonl files)")->required();
   eval->add_option("--config", eval_args.config,
                    "experiment YAML (sequence length, held-out fraction)");
+  eval->add_option("--set", eval_args.overrides, kSetHelp)->allow_extra_args(false);
+  eval->add_option("--svg", eval_args.svg,
+                   "also write a bar chart of perplexity per language (group) to this SVG file");
   eval->add_option("--split", eval_args.split, "held-out, train or all")
       ->check(CLI::IsMember({"held-out", "train", "all"}))
       ->capture_default_str();
@@ -125,6 +141,10 @@ int main(int argc, char** argv) {
   simulate->add_option("--config", simulate_args.config,
                        "experiment YAML (its simulate section: clients, data, dropout)")
       ->required();
+  simulate->add_option("--set", simulate_args.overrides,
+                       "override an experiment key, e.g. --set rounds.count=3 (YAML value; "
+                       "repeatable; the coordinator runs the overridden experiment)")
+      ->allow_extra_args(false);
   simulate->add_option("--out", simulate_args.out,
                        "run directory for logs, state and report.json/csv (default: a new "
                        "./simulate-runs/<experiment>-<UTC time>)");
@@ -143,7 +163,7 @@ int main(int argc, char** argv) {
   if (absl::Status status = InitLogging(kProgram, log_level); !status.ok()) {
     return ReportError(kProgram, status);
   }
-  if (*validate) return RunValidate(files);
+  if (*validate) return RunValidate(files, validate_sets);
   if (*pretrain) return cli::RunPretrain(pretrain_args);
   if (*train_local) return cli::RunTrainLocal(train_args);
   if (*eval) return cli::RunEval(eval_args);

@@ -7,6 +7,7 @@
 #include "cli/interrupt.h"
 #include "common/base/progress.h"
 #include "common/base/status_macros.h"
+#include "common/config/overrides.h"
 #include "common/ml/checkpoint.h"
 #include "common/text/tokenizer.h"
 #include "spdlog/spdlog.h"
@@ -27,9 +28,13 @@ nlohmann::json GroupJson(const ml::GroupMetrics& g) {
 
 }  // namespace
 
-absl::StatusOr<config::ExperimentConfig> ExperimentOrDefaults(const fs::path& path) {
-  if (path.empty()) return config::ExperimentConfig{};
-  return config::LoadExperimentConfig(path);
+absl::StatusOr<config::ExperimentConfig> ExperimentOrDefaults(
+    const fs::path& path, const std::vector<std::string>& overrides) {
+  TONTINE_ASSIGN_OR_RETURN(std::vector<config::Override> parsed,
+                           config::ParseOverrides(overrides));
+  if (!path.empty()) return config::LoadExperimentConfig(path, parsed);
+  if (parsed.empty()) return config::ExperimentConfig{};
+  return config::DefaultExperimentConfig(parsed);
 }
 
 absl::StatusOr<text::Corpus> LoadData(const fs::path& dir, double held_out_fraction,

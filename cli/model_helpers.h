@@ -6,6 +6,7 @@
 #define TONTINE_CLI_MODEL_HELPERS_H_
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,8 +22,11 @@
 
 namespace tontine::cli {
 
-// The experiment at `path`, or the documented defaults when `path` is empty.
-absl::StatusOr<config::ExperimentConfig> ExperimentOrDefaults(const std::filesystem::path& path);
+// The experiment at `path`, or the documented defaults when `path` is empty, with `overrides`
+// (--set key.path=value flags, common/config/overrides.h) applied; INVALID_ARGUMENT naming
+// the flag for a malformed or invalid override.
+absl::StatusOr<config::ExperimentConfig> ExperimentOrDefaults(
+    const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 
 // Loads a data directory (text::LoadCorpus), logging warnings, skipped documents and the
 // split's sizes. Errors name the file (and line).

@@ -30,6 +30,7 @@
 #include "common/base/status_macros.h"
 #include "common/base/units.h"
 #include "common/config/experiment_config.h"
+#include "common/config/overrides.h"
 #include "spdlog/spdlog.h"
 
 namespace tontine::cli {
@@ -78,6 +79,7 @@ class Simulation {
   void Print(const std::string& line);
 
   const SimulateArgs args_;
+  std::vector<config::Override> overrides_;  // args_.overrides, parsed
   config::ExperimentConfig experiment_;
   SimulateBinaries binaries_;
   std::unique_ptr<RunLayout> layout_;
@@ -112,7 +114,8 @@ absl::Status Simulation::Run() {
 // Everything before the first process starts: the experiment, the binaries, the data and
 // its slices, the base model's evaluation, and the run directory.
 absl::Status Simulation::Prepare() {
-  TONTINE_ASSIGN_OR_RETURN(experiment_, config::LoadExperimentConfig(args_.config));
+  TONTINE_ASSIGN_OR_RETURN(overrides_, config::ParseOverrides(args_.overrides));
+  TONTINE_ASSIGN_OR_RETURN(experiment_, config::LoadExperimentConfig(args_.config, overrides_));
   const config::SimulateConfig& sim = experiment_.simulate;
   TONTINE_ASSIGN_OR_RETURN(round_timeout_,
                            ResolveRoundTimeout(args_.round_timeout, experiment_.deadlines));
@@ -145,6 +148,7 @@ absl::Status Simulation::Prepare() {
 void Simulation::StartReport(absl::Time now) {
   report_.experiment = experiment_.name;
   report_.config = fs::absolute(args_.config).lexically_normal().string();
+  report_.overrides = args_.overrides;
   report_.started = absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone());
   report_.clients = experiment_.simulate.clients;
   report_.rounds_planned = experiment_.rounds.count;
@@ -171,13 +175,16 @@ absl::Status Simulation::StartCoordinator() {
   TONTINE_RETURN_IF_ERROR(WriteFileAtomic(layout_->coordinator_yaml,
                                           CoordinatorYaml(state, report_.config)));
   TONTINE_ASSIGN_OR_RETURN(rounds_, RoundFollower::Open(state));
-  TONTINE_ASSIGN_OR_RETURN(
-      coordinator_,
-      ChildProcess::Start({binaries_.coordinator.string(), "serve", "--config",
-                           layout_->coordinator_yaml.string(), "--state-dir", state.string(),
-                           "--listen", "127.0.0.1:0", "--port-file",
-                           layout_->port_file.string(), "--exit-when-done"},
-                          log));
+  std::vector<std::string> serve = {binaries_.coordinator.string(), "serve", "--config",
+                                    layout_->coordinator_yaml.string(), "--state-dir",
+                                    state.string(), "--listen", "127.0.0.1:0", "--port-file",
+                                    layout_->port_file.string(), "--exit-when-done"};
+  // The coordinator runs the experiment as overridden here: its own --set, under experiment.
+  for (const config::Override& o : overrides_) {
+    serve.push_back("--set");
+    serve.push_back(absl::StrCat("experiment.", config::OverrideFlag(o.path, o.value)));
+  }
+  TONTINE_ASSIGN_OR_RETURN(coordinator_, ChildProcess::Start(serve, log));
   return absl::OkStatus();
 }
 

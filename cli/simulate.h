@@ -5,8 +5,9 @@
 // data (one language per client; cli/simulate_data.h), kills clients at the configured
 // phases (simulate.dropout) and restarts them so that they rejoin later rounds, and follows
 // the rounds in the coordinator's database. It scores every committed adapter on each
-// language's held-out split itself, prints one line per round, and writes DIR/report.json and
-// DIR/report.csv (cli/simulate_report.h). With --centralized it then trains the same adapter
+// language's held-out split itself, prints one line per round, and writes DIR/report.json,
+// DIR/report.csv and DIR/perplexity.svg (cli/simulate_report.h). --set overrides apply to the
+// experiment here and are passed on to the coordinator (as --set experiment.KEY=VALUE). With --centralized it then trains the same adapter
 // on the pooled data for the same number of steps × sequences, for comparison.
 //
 // Ctrl-C or SIGTERM stops the coordinator and every client (SIGTERM, then SIGKILL after 5 s)
@@ -18,11 +19,14 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace tontine::cli {
 
 struct SimulateArgs {
   std::filesystem::path config;  // the experiment file (required)
+  std::vector<std::string> overrides;  // --set key.path=value, applied to it (and passed on to
+                                       // the coordinator as --set experiment.key.path=value)
   std::filesystem::path out;     // the run directory; "" = ./simulate-runs/<experiment>-<time>
   bool centralized = false;      // also train the centralized baseline
   int threads = 0;               // simulate's own evaluation and baseline threads; 0 = all cores

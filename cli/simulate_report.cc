@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/report_plots.h"
 #include "common/base/files.h"
 #include "common/base/status_macros.h"
 #include "common/base/units.h"
@@ -110,6 +111,7 @@ nlohmann::json ReportJson(const SimulateReport& report) {
   for (const RoundRow& row : report.rounds) rounds.push_back(RoundJson(row));
   nlohmann::json j = {{"experiment", report.experiment},
                       {"config", report.config},
+                      {"overrides", report.overrides},
                       {"started", report.started},
                       {"clients", report.clients},
                       {"rounds_planned", report.rounds_planned},
@@ -166,7 +168,9 @@ std::string ReportCsv(const SimulateReport& report) {
 
 absl::Status WriteReport(const SimulateReport& report, const fs::path& dir) {
   TONTINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "report.json", ReportJson(report).dump(2) + "\n"));
-  return WriteFileAtomic(dir / "report.csv", ReportCsv(report));
+  TONTINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "report.csv", ReportCsv(report)));
+  return WriteFileAtomic(dir / "perplexity.svg",
+                         plot::RenderLineChart(SimulatePerplexityChart(report)));
 }
 
 std::string FormatEvaluationLine(absl::string_view label, const Evaluation& evaluation,

@@ -1,8 +1,9 @@
-// What `tontine simulate` reports: one line per round on stdout, and DIR/report.json and
-// DIR/report.csv with the base model, every round and the centralized baseline.
+// What `tontine simulate` reports: one line per round on stdout, and DIR/report.json,
+// DIR/report.csv with the base model, every round and the centralized baseline, and
+// DIR/perplexity.svg, their chart (cli/report_plots.h).
 //
 // report.json:
-//   {"experiment", "config", "started", "clients", "rounds_planned", "languages",
+//   {"experiment", "config", "overrides" (the --set flags), "started", "clients", "rounds_planned", "languages",
 //    "client_languages", "client_restarts",
 //    "base":        {"macro_perplexity", "perplexity_by_language", "evaluation"},
 //    "rounds":      [{"round" (the coordinator's number), "outcome", "reason", "participants", "dropped",
@@ -64,6 +65,7 @@ struct CentralizedRow {
 struct SimulateReport {
   std::string experiment;
   std::string config;   // the experiment file, absolute
+  std::vector<std::string> overrides;  // the --set flags applied to it, as given
   std::string started;  // UTC, RFC 3339
   int clients = 0;
   int rounds_planned = 0;
@@ -78,7 +80,8 @@ struct SimulateReport {
 nlohmann::json ReportJson(const SimulateReport& report);
 std::string ReportCsv(const SimulateReport& report);
 
-// Writes report.json and report.csv into `dir`, each atomically. Errors name the file.
+// Writes report.json, report.csv and perplexity.svg into `dir`, each atomically. Errors name
+// the file.
 absl::Status WriteReport(const SimulateReport& report, const std::filesystem::path& dir);
 
 // "base         ppl bre 21.3 hau 19.8 … macro 20.4": `label` padded to the width of a round's.

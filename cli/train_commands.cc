@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "cli/interrupt.h"
 #include "cli/model_helpers.h"
+#include "cli/report_plots.h"
 #include "common/base/cli.h"
 #include "common/base/files.h"
 #include "common/base/status_macros.h"
@@ -47,6 +48,21 @@ void PrintEvalTable(const ml::EvalResult& result) {
     row(result.total);
     std::printf("macro-average perplexity: %.3f\n", result.MacroPerplexity());
   }
+}
+
+// eval --svg: perplexity per group as a bar chart, named after the model and adapter scored.
+absl::Status WriteEvalChart(const EvalArgs& args, const ml::EvalResult& result) {
+  const auto name = [](const fs::path& dir) {  // "wol-adapter" for "runs/wol-adapter/"
+    fs::path p = fs::absolute(dir).lexically_normal();
+    return (p.has_filename() ? p : p.parent_path()).filename().string();
+  };
+  std::vector<GroupPerplexity> groups;
+  for (const ml::GroupMetrics& g : result.groups) groups.push_back({g.group, g.Perplexity()});
+  std::string model = args.base == "bundled" ? args.base : name(args.base);
+  if (!args.adapter.empty()) absl::StrAppend(&model, " + ", name(args.adapter));
+  const plot::BarChart chart = EvalPerplexityChart(groups, result.MacroPerplexity(), model,
+                                                   args.split);
+  return WriteFileAtomic(args.svg, plot::RenderBarChart(chart));
 }
 
 // Writes into a fresh sibling of `out` and renames it into place at the end, so that a
@@ -133,7 +149,8 @@ absl::Status Pretrain(const PretrainArgs& args, const fs::path& out) {
 }
 
 absl::Status TrainLocal(const TrainLocalArgs& args) {
-  TONTINE_ASSIGN_OR_RETURN(config::ExperimentConfig experiment, ExperimentOrDefaults(args.config));
+  TONTINE_ASSIGN_OR_RETURN(config::ExperimentConfig experiment,
+                           ExperimentOrDefaults(args.config, args.overrides));
   if (args.steps > 0) experiment.local_training.steps = args.steps;
   experiment.local_training.warmup_steps =
       std::min(experiment.local_training.warmup_steps, experiment.local_training.steps);
@@ -188,7 +205,8 @@ absl::Status TrainLocal(const TrainLocalArgs& args) {
 }
 
 absl::Status Eval(const EvalArgs& args) {
-  TONTINE_ASSIGN_OR_RETURN(config::ExperimentConfig experiment, ExperimentOrDefaults(args.config));
+  TONTINE_ASSIGN_OR_RETURN(config::ExperimentConfig experiment,
+                           ExperimentOrDefaults(args.config, args.overrides));
   TONTINE_ASSIGN_OR_RETURN(fs::path base_dir,
                            config::ResolveBaseModel(config::ParseBaseFlag(args.base)));
   TONTINE_ASSIGN_OR_RETURN(ml::CausalLm model, LoadBase(base_dir, experiment));
@@ -222,6 +240,10 @@ absl::Status Eval(const EvalArgs& args) {
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     PrintEvalTable(result);
+  }
+  if (!args.svg.empty()) {
+    TONTINE_RETURN_IF_ERROR(WriteEvalChart(args, result));
+    spdlog::info("wrote the chart to {}", args.svg.string());
   }
   return absl::OkStatus();
 }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace tontine::cli {
 
@@ -32,6 +33,7 @@ struct TrainLocalArgs {
   std::filesystem::path data;
   std::filesystem::path out;
   std::filesystem::path config;  // an experiment YAML; empty = its defaults
+  std::vector<std::string> overrides;  // --set key.path=value, applied to config (or defaults)
   int steps = 0;                 // > 0 overrides local_training.steps
   int threads = 0;
   bool skip_bad_documents = false;
@@ -43,7 +45,9 @@ struct EvalArgs {
   std::filesystem::path adapter;  // empty = the base model alone
   std::filesystem::path data;
   std::filesystem::path config;   // sequence length and held-out fraction; empty = defaults
+  std::vector<std::string> overrides;  // --set key.path=value, applied to config (or defaults)
   std::string split = "held-out"; // held-out, train or all
+  std::filesystem::path svg;      // also write a bar chart of perplexity per group here
   int threads = 0;
   bool json = false;
   bool skip_bad_documents = false;

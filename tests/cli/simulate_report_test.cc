@@ -98,12 +98,17 @@ TEST(SimulateReportTest, CsvHasOneColumnPerLanguageAndQuotesFreeText) {
   EXPECT_EQ(lines[4], "centralized,,,,10.5000,10.0000,11.0000,,,12.5,80,");
 }
 
-TEST(SimulateReportTest, WritesBothFiles) {
+TEST(SimulateReportTest, WritesJsonCsvAndThePlot) {
   testing::TempDir dir;
   ASSERT_THAT(WriteReport(Sample(), dir.path()), IsOk());
   std::ifstream json(dir.path() / "report.json");
   EXPECT_EQ(nlohmann::json::parse(json)["rounds"].size(), 2u);
   EXPECT_TRUE(fs::exists(dir.path() / "report.csv"));
+  std::stringstream svg;
+  svg << std::ifstream(dir.path() / "perplexity.svg").rdbuf();
+  EXPECT_THAT(svg.str(), HasSubstr("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+  EXPECT_THAT(svg.str(), HasSubstr(">wol</text>"));
+  EXPECT_THAT(svg.str(), HasSubstr(">yor</text>"));
   EXPECT_THAT(WriteReport(Sample(), dir.path() / "missing"), Not(IsOk()));
 }
 
