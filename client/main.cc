@@ -6,16 +6,18 @@
 //   tontine-client audit
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "absl/strings/str_join.h"
+#include "client/runner/audit_report.h"
+#include "client/runner/console_status.h"
 #include "client/runner/enrolment.h"
 #include "client/runner/participant.h"
 #include "client/runner/transparency_log.h"
@@ -150,8 +152,23 @@ absl::Status RunJoin(const JoinFlags& flags, const sigset_t& signals) {
   TONTINE_ASSIGN_OR_RETURN(runner::ClientIdentity id, runner::LoadIdentity(config.state_dir));
   TONTINE_ASSIGN_OR_RETURN(std::filesystem::path base_dir,
                            config::ResolveBaseModel(config.base_model_dir));
+  runner::ResourceGovernorOptions limits;
+  limits.pause_when_on_battery = config.pause_when_on_battery;
+  limits.daily_cpu_budget = config.daily_cpu_budget;
+  limits.ledger_path = config.state_dir / runner::kCpuBudgetFile;
+  TONTINE_ASSIGN_OR_RETURN(std::unique_ptr<runner::ResourceGovernor> governor,
+                           runner::ResourceGovernor::Create(limits));
   const ml::RuntimeReport runtime = ml::ConfigureRuntime(config.threads);
   TONTINE_RETURN_IF_ERROR(CapMemory(config.memory_limit_bytes));
+  // Status on stderr, redrawn in place on a terminal. It lives as long as the process: the
+  // log sink that prints above its live line points at it.
+  static runner::StatusLine* const status_line = new runner::StatusLine(
+      {.fd = STDERR_FILENO, .terminal = runner::FdIsInteractiveTerminal(STDERR_FILENO)});
+  if (status_line->terminal()) runner::InstallLogSink(status_line);
+  const std::string machine =
+      runner::FormatMachineLimits(runtime.threads, config.memory_limit_bytes);
+  status_line->Phase(absl::StrCat("limits: ", machine, "; ", governor->DescribeLimits()));
+  runner::ConsoleStatus console(status_line, governor.get(), machine);
   TONTINE_ASSIGN_OR_RETURN(
       std::unique_ptr<trainer::TrainingProducer> producer,
       trainer::TrainingProducer::Create({base_dir, config.data_dir, id.participant_id}));
@@ -168,44 +185,18 @@ absl::Status RunJoin(const JoinFlags& flags, const sigset_t& signals) {
                                                  flags.drop_seed, options));
   options.dump_inputs_dir = flags.dump_inputs;
   options.capture_dir = flags.capture_dir;
+  options.observer = &console;
+  options.governor = governor.get();
   runner::Participant participant(options, producer.get());
-  return participant.RunUntilSignalled(signals);
+  absl::Status status = participant.RunUntilSignalled(signals);
+  status_line->Finish();
+  return status;
 }
 
 absl::Status RunAudit(const StateDirFlags& flags, bool json) {
   TONTINE_ASSIGN_OR_RETURN(std::filesystem::path state_dir, ResolveStateDir(flags));
-  const std::filesystem::path path = state_dir / runner::kTransparencyLogFile;
-  TONTINE_ASSIGN_OR_RETURN(std::vector<runner::TransparencyEntry> entries,
-                           runner::ReadTransparencyLog(path));
-  if (json) {
-    TONTINE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-    std::fputs(text.c_str(), stdout);
-    return absl::OkStatus();
-  }
-  std::printf("Everything this client sent to its coordinator (%s):\n\n", path.c_str());
-  std::printf("%-23s %-20s %-24s %7s %10s  %s\n", "time (UTC)", "call", "message", "round",
-              "bytes", "sha256");
-  uint64_t total = 0;
-  std::map<std::string, std::pair<uint64_t, uint64_t>> by_message;
-  for (const runner::TransparencyEntry& e : entries) {
-    std::printf("%-23s %-20s %-24s %7llu %10llu  %s\n",
-                absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(e.at_unix_ms),
-                                 absl::UTCTimeZone())
-                    .c_str(),
-                e.call.c_str(), e.message.c_str(), static_cast<unsigned long long>(e.round),
-                static_cast<unsigned long long>(e.bytes), e.sha256.substr(0, 16).c_str());
-    total += e.bytes;
-    by_message[e.message].first += 1;
-    by_message[e.message].second += e.bytes;
-  }
-  std::printf("\n%zu messages, %s in all:\n", entries.size(), FormatByteSize(total).c_str());
-  for (const auto& [message, count_bytes] : by_message) {
-    std::printf("  %-24s %6llu  %s\n", message.c_str(),
-                static_cast<unsigned long long>(count_bytes.first),
-                FormatByteSize(count_bytes.second).c_str());
-  }
-  std::printf("Only protocol messages and masked updates (MaskedUpdateChunk) leave this machine;"
-              " your text never does.\n");
+  TONTINE_ASSIGN_OR_RETURN(std::string report, runner::AuditReport(state_dir, json));
+  std::fputs(report.c_str(), stdout);
   return absl::OkStatus();
 }
 
@@ -266,7 +257,7 @@ int main(int argc, char** argv) {
   CLI::App* audit_cmd =
       app.add_subcommand("audit", "show every message this client sent to the coordinator");
   AddStateDirFlags(audit_cmd, audit_flags);
-  audit_cmd->add_flag("--json", audit_json, "print the log's JSON lines");
+  audit_cmd->add_flag("--json", audit_json, "print the log as one JSON array");
 
   CLI11_PARSE(app, argc, argv);
   if (absl::Status st = InitLogging(kProgram, log_level); !st.ok()) {

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/units.h"
 #include "spdlog/sinks/base_sink.h"
 #include "spdlog/spdlog.h"
 
@@ -87,6 +88,13 @@ void ConsoleStatus::OnTrainingStep(uint64_t round, const ProgressUpdate& step) {
   // power source at most every few seconds).
   RefreshSummary();
   line_->Progress(absl::StrCat("round ", round), step);
+}
+
+std::string FormatMachineLimits(int threads, uint64_t memory_limit_bytes) {
+  return absl::StrCat(threads, threads == 1 ? " thread · " : " threads · ",
+                      memory_limit_bytes == 0
+                          ? std::string("no memory cap")
+                          : absl::StrCat("memory cap ", FormatByteSize(memory_limit_bytes)));
 }
 
 void InstallLogSink(StatusLine* line) {

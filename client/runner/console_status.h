@@ -7,6 +7,7 @@
 #ifndef TONTINE_CLIENT_RUNNER_CONSOLE_STATUS_H_
 #define TONTINE_CLIENT_RUNNER_CONSOLE_STATUS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "client/runner/participant_events.h"
@@ -31,6 +32,10 @@ class ConsoleStatus final : public ParticipantObserver {
   ResourceGovernor* const governor_;
   const std::string fixed_summary_;
 };
+
+// The limits that do not change while the client runs: "2 threads · memory cap 2.1 GB" or
+// "… · no memory cap".
+std::string FormatMachineLimits(int threads, uint64_t memory_limit_bytes);
 
 // Replaces the default spdlog logger's sinks by one that prints through `line` (keeping the
 // logger's pattern and level). `line` must outlive every later log call.

@@ -9,6 +9,7 @@
 #include <random>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/cli.h"
@@ -16,6 +17,7 @@
 #include "common/base/files.h"
 #include "common/base/splitmix.h"
 #include "common/base/status_macros.h"
+#include "common/base/units.h"
 #include "common/base/version.h"
 #include "common/crypto/sha256.h"
 #include "common/secagg/client.h"
@@ -124,17 +126,35 @@ class Participant::Round {
     update_ = std::move(update);
     cv_.notify_all();
   }
-  // The next message for the round, or nullopt once cancelled. When `training` is set, also
-  // returns (nullopt) as soon as training finished: check TakeUpdate.
+  // The next message for the round; once cancelled, only a RoundResult still queued, then
+  // nullopt. When `wake_on_training` is set, also returns (nullopt) as soon as training
+  // finished: check TakeUpdate.
   std::optional<v1::ServerMessage> Next(bool wake_on_training) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] {
       return cancelled_ || !queue_.empty() || (wake_on_training && update_.has_value());
     });
-    if (cancelled_ || queue_.empty()) return std::nullopt;
+    if (cancelled_) {
+      // The round's result may have arrived just before the next invitation cancelled the
+      // round: it still says how the round ended.
+      for (v1::ServerMessage& m : queue_) {
+        if (m.has_round_result()) return std::exchange(m, v1::ServerMessage());
+      }
+      return std::nullopt;
+    }
+    if (queue_.empty()) return std::nullopt;
     v1::ServerMessage message = std::move(queue_.front());
     queue_.pop_front();
     return message;
+  }
+  // Why training was stopped for a pause (on battery, CPU budget used), if it was.
+  void Pause(std::string reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    paused_ = std::move(reason);
+  }
+  std::optional<std::string> paused() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return paused_;
   }
   std::optional<absl::StatusOr<LocalUpdate>> TakeUpdate() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -148,6 +168,7 @@ class Participant::Round {
   std::condition_variable cv_;
   std::deque<v1::ServerMessage> queue_;
   bool cancelled_ = false;
+  std::optional<std::string> paused_;
   std::optional<absl::StatusOr<LocalUpdate>> update_;
 };
 
@@ -174,6 +195,26 @@ void Participant::MaybeDrop(DropPoint point, uint64_t round_id) const {
     spdlog::warn("simulated dropout: killing this client in round {}", round_id);
     ::raise(SIGKILL);
   }
+}
+
+void Participant::Report(ParticipantPhase phase, uint64_t round, std::string detail) {
+  PhaseEvent event{phase, round, std::move(detail)};
+  if (options_.observer != nullptr) return options_.observer->OnPhase(event);
+  const bool bad = phase == ParticipantPhase::kDisconnected ||
+                   phase == ParticipantPhase::kRoundDropped || phase == ParticipantPhase::kDeclined;
+  spdlog::log(bad ? spdlog::level::warn : spdlog::level::info, "{}", DescribePhase(event));
+}
+
+void Participant::ReportIdle(bool only_if_changed) {
+  std::optional<std::string> reason;
+  if (options_.governor != nullptr) reason = options_.governor->PauseReason();
+  {
+    absl::MutexLock lock(&mu_);
+    if (only_if_changed && idle_paused_ == reason.has_value()) return;
+    idle_paused_ = reason.has_value();
+  }
+  if (reason.has_value()) return Report(ParticipantPhase::kPaused, 0, *reason);
+  Report(ParticipantPhase::kWaiting);
 }
 
 bool Participant::Send(transport::SessionStream& stream, const v1::ClientMessage& message,
@@ -217,8 +258,9 @@ absl::Status Participant::Run() {
     // Full jitter over the upper half: a fleet of laptops does not reconnect in lock step.
     const double jitter = std::uniform_real_distribution<double>(0.5, 1.0)(rng);
     const absl::Duration wait = backoff * jitter;
-    spdlog::warn("session ended ({}); reconnecting in {}", DescribeStatus(status),
-                 absl::FormatDuration(absl::Milliseconds(absl::ToInt64Milliseconds(wait))));
+    Report(ParticipantPhase::kDisconnected, 0,
+           absl::StrCat(DescribeStatus(status), "; reconnecting in ",
+                        absl::FormatDuration(absl::Milliseconds(absl::ToInt64Milliseconds(wait)))));
     absl::MutexLock lock(&mu_);
     auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
     if (mu_.AwaitWithTimeout(absl::Condition(&stopping), wait)) return absl::OkStatus();
@@ -232,7 +274,10 @@ absl::Status Participant::RunSession(bool& welcomed) {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::OkStatus();
     stream_ = stream.get();
+    idle_paused_.reset();
   }
+  Report(ParticipantPhase::kConnecting, 0,
+         options_.address.empty() ? options_.identity.coordinator : options_.address);
   v1::ClientMessage hello_message;
   v1::Hello& hello = *hello_message.mutable_hello();
   hello.set_protocol_version(kProtocolVersion);
@@ -261,8 +306,11 @@ absl::Status Participant::RunSession(bool& welcomed) {
     if (message.has_welcome()) {
       welcomed = true;
       const v1::Welcome& welcome = message.welcome();
-      spdlog::info("connected as {} to coordinator {}; experiment '{}'", welcome.participant_id(),
-                   welcome.coordinator_version(), welcome.experiment());
+      Report(ParticipantPhase::kConnected, 0,
+             absl::StrCat("as ", welcome.participant_id(), " to coordinator ",
+                          welcome.coordinator_version(), ", experiment '", welcome.experiment(),
+                          "'"));
+      ReportIdle(/*only_if_changed=*/false);
       const auto interval = std::chrono::milliseconds(
           std::max<uint64_t>(1000, welcome.heartbeat_interval_ms()));
       heartbeat = std::thread([&, interval, stream_ptr = stream.get()] {
@@ -272,6 +320,8 @@ absl::Status Participant::RunSession(bool& welcomed) {
           beat.mutable_heartbeat()->set_sent_unix_ms(
               static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())));
           Send(*stream_ptr, beat, 0);
+          // Between rounds, show when a pause begins or ends (power plugged in, a new day).
+          if (!in_round_.load()) ReportIdle(/*only_if_changed=*/true);
         }
       });
       continue;
@@ -319,6 +369,8 @@ absl::Status Participant::FetchAdapter(const v1::RoundInvitation& invitation, co
     absl::StatusOr<std::string> held = crypto::Sha256File(file);
     if (held.ok() && *held == version.sha256()) return absl::OkStatus();
   }
+  Report(ParticipantPhase::kDownloading, invitation.round_id(),
+         absl::StrCat("v", version.version(), ", ", FormatByteSize(version.size_bytes())));
   TONTINE_RETURN_IF_ERROR(MakeDirs(dir));
   update::LoraSpec spec;
   const v1::AdapterSpec& wire = invitation.task().adapter();
@@ -423,8 +475,28 @@ absl::Status Participant::Upload(const Round& round, const std::vector<uint32_t>
 void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStream* stream) {
   const v1::RoundInvitation& invitation = round->invitation;
   const uint64_t round_id = invitation.round_id();
+  in_round_ = true;
+  // Whatever way the round ends: its CPU time is charged, and the client is idle again.
+  struct EndOfRound {
+    Participant& p;
+    bool started = false;
+    bool report_idle = true;  // not when the session ended or a new invitation came
+    ~EndOfRound() {
+      if (started && p.options_.governor != nullptr) {
+        if (absl::Status st = p.options_.governor->EndRound(); !st.ok()) {
+          spdlog::error("cannot record the round's CPU time: {}", st.ToString());
+        }
+      }
+      p.in_round_ = false;
+      if (report_idle) p.ReportIdle(/*only_if_changed=*/false);
+    }
+  } end_of_round{*this};
+  Report(ParticipantPhase::kInvited, round_id,
+         absl::StrCat("index ", invitation.cohort_index(), " of ",
+                      invitation.secagg().cohort_size()));
   auto abort = [&](v1::RoundPhase phase, absl::string_view reason, const absl::Status& why) {
     spdlog::warn("leaving round {}: {}", round_id, DescribeStatus(why));
+    Report(ParticipantPhase::kRoundDropped, round_id, DescribeStatus(why));
     v1::ClientMessage message;
     v1::ClientAbort& a = *message.mutable_abort();
     a.set_round_id(round_id);
@@ -443,7 +515,17 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
                   HexEncode(invitation.base_model_sha256()),
                   HexEncode(producer_->BaseModelSha256()));
     Send(*stream, response, round_id);
+    Report(ParticipantPhase::kDeclined, round_id, "another base model");
     return;
+  }
+  if (options_.governor != nullptr) {
+    if (std::optional<std::string> pause = options_.governor->PauseReason()) {
+      response.mutable_round_response()->set_accept(false);
+      response.mutable_round_response()->set_decline_reason(*pause);
+      Send(*stream, response, round_id);
+      Report(ParticipantPhase::kDeclined, round_id, *pause);
+      return;
+    }
   }
   absl::StatusOr<std::unique_ptr<secagg::SecAggClient>> created = secagg::SecAggClient::Create(
       round_id, invitation.cohort_index(), invitation.secagg(), options_.secagg_threads);
@@ -451,13 +533,14 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
     response.mutable_round_response()->set_accept(false);
     response.mutable_round_response()->set_decline_reason(std::string(created.status().message()));
     Send(*stream, response, round_id);
+    Report(ParticipantPhase::kDeclined, round_id, std::string(created.status().message()));
     return;
   }
   secagg::SecAggClient& secagg = **created;
   response.mutable_round_response()->set_accept(true);
   Send(*stream, response, round_id);
-  spdlog::info("round {}: taking part as index {} of {}", round_id, invitation.cohort_index(),
-               invitation.secagg().cohort_size());
+  if (options_.governor != nullptr) options_.governor->StartRound();
+  end_of_round.started = true;
 
   MaybeDrop(DropPoint::kAdvertiseKeys, round_id);
   absl::StatusOr<v1::AdvertiseKeys> keys = secagg.AdvertiseKeys();
@@ -472,17 +555,33 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
     const fs::path dir =
         options_.state_dir / "adapters" / absl::StrCat("v", inv.adapter().version());
     if (absl::Status st = FetchAdapter(inv, dir); !st.ok()) return round->Trained(st);
+    Report(ParticipantPhase::kEvaluating, inv.round_id());
     ProduceContext context;
     context.invitation = &inv;
     context.adapter_dir = dir;
-    context.should_abort = [round] { return round->cancelled(); };
+    context.should_abort = [this, round] {
+      if (round->cancelled()) return true;
+      if (options_.governor == nullptr) return false;
+      std::optional<std::string> pause = options_.governor->PauseReason();
+      if (pause.has_value()) round->Pause(*pause);
+      return pause.has_value();
+    };
     context.train_until = round->train_until();
-    context.on_step = [&, round_id = inv.round_id()](int done, int total) {
-      if (done == 1) MaybeDrop(DropPoint::kTraining, round_id);
+    context.on_training_started = [this, round_id = inv.round_id()] {
+      Report(ParticipantPhase::kTraining, round_id);
+    };
+    context.on_step = [&, round_id = inv.round_id()](const ProgressUpdate& step) {
+      if (step.step == 1) MaybeDrop(DropPoint::kTraining, round_id);
+      if (options_.observer != nullptr) options_.observer->OnTrainingStep(round_id, step);
+      if (options_.governor != nullptr) {
+        if (absl::Status st = options_.governor->Tick(); !st.ok()) {
+          spdlog::error("cannot record CPU time: {}", st.ToString());
+        }
+      }
       v1::ClientMessage progress;
       progress.mutable_progress()->set_round_id(round_id);
-      progress.mutable_progress()->set_steps_done(static_cast<uint32_t>(done));
-      progress.mutable_progress()->set_steps_total(static_cast<uint32_t>(total));
+      progress.mutable_progress()->set_steps_done(static_cast<uint32_t>(step.step));
+      progress.mutable_progress()->set_steps_total(static_cast<uint32_t>(step.steps));
       Send(*stream, progress, round_id);
     };
     round->Trained(producer_->Produce(context));
@@ -502,10 +601,18 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
   while (true) {
     std::optional<v1::ServerMessage> message = round->Next(/*wake_on_training=*/!update);
     if (!message.has_value()) {
-      if (round->cancelled()) return;
+      if (round->cancelled()) {
+        end_of_round.report_idle = false;
+        return Report(ParticipantPhase::kRoundDropped, round_id,
+                      "the session ended or a new round began");
+      }
       std::optional<absl::StatusOr<LocalUpdate>> trained = round->TakeUpdate();
       if (!trained.has_value()) continue;
       if (!trained->ok()) {
+        if (std::optional<std::string> pause = round->paused()) {
+          return abort(v1::ROUND_PHASE_MASKED_INPUT, "PAUSED",
+                       absl::CancelledError(absl::StrCat("training stopped: ", *pause)));
+        }
         return abort(v1::ROUND_PHASE_MASKED_INPUT, "TRAINING_FAILED", trained->status());
       }
       update = std::move(**trained);
@@ -538,6 +645,7 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
         }
         case v1::ServerMessage::kUnmaskRequest: {
           MaybeDrop(DropPoint::kUnmask, round_id);
+          Report(ParticipantPhase::kUnmasking, round_id);
           absl::StatusOr<v1::UnmaskResponse> shares =
               secagg.HandleUnmaskRequest(message->unmask_request());
           if (!shares.ok()) return abort(v1::ROUND_PHASE_UNMASK, "UNMASK_REFUSED", shares.status());
@@ -550,21 +658,26 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
           const v1::RoundResult& result = message->round_result();
           if (result.outcome() == v1::ROUND_OUTCOME_COMMITTED) {
             if (uploaded) ++rounds_committed_;
-            spdlog::info("round {} committed: {} participants, {} dropped; adapter v{}", round_id,
-                         result.participants(), result.dropped(), result.adapter().version());
+            Report(ParticipantPhase::kRoundDone, round_id,
+                   absl::StrCat("adapter v", result.adapter().version(), " committed; ",
+                                result.participants(), " participants, ", result.dropped(),
+                                " dropped", uploaded ? "" : "; without this client's update"));
           } else {
-            spdlog::warn("round {} aborted: {}", round_id, result.reason());
+            Report(ParticipantPhase::kRoundDropped, round_id,
+                   absl::StrCat("the round aborted: ", result.reason()));
           }
           return;
         }
         case v1::ServerMessage::kRoundCancelled:
-          spdlog::warn("round {} cancelled: {}", round_id, message->round_cancelled().message());
+          Report(ParticipantPhase::kRoundDropped, round_id,
+                 absl::StrCat("cancelled: ", message->round_cancelled().message()));
           return;
         default:
           break;
       }
     }
     if (update.has_value() && masked_input_requested && !uploaded) {
+      Report(ParticipantPhase::kMasking, round_id);
       const v1::TrainingTask& task = invitation.task();
       update::UpdateLayout layout;
       layout.delta_words = invitation.secagg().delta_words();
@@ -597,6 +710,7 @@ void Participant::RunRound(std::shared_ptr<Round> round, transport::SessionStrea
       }
       absl::StatusOr<std::vector<uint32_t>> masked = secagg.MaskInput(*input);
       if (!masked.ok()) return abort(v1::ROUND_PHASE_MASKED_INPUT, "MASK_FAILED", masked.status());
+      Report(ParticipantPhase::kUploading, round_id, FormatByteSize(masked->size() * 4));
       if (absl::Status st = Upload(*round, *masked); !st.ok()) {
         return abort(v1::ROUND_PHASE_MASKED_INPUT, "UPLOAD_FAILED", st);
       }

@@ -8,6 +8,10 @@
 //   from the coordinator's offset after a failure) → Unmask → RoundResult.
 // A round that is cancelled, aborted, or outlived by its session is dropped and training is
 // stopped between steps. Every message sent is first appended to the transparency log.
+// Each phase change is reported to a ParticipantObserver (the status line; logged when there
+// is none). A ResourceGovernor, when given, makes the client decline invitations while it is
+// paused (on battery, daily CPU budget used) and stop training when a pause begins mid-round,
+// leaving the round with ClientAbort reason "PAUSED"; it is charged the rounds' CPU time.
 //
 // The producer is the only part that sees the contributor's text; it is LibTorch code in the
 // client binary, and a synthetic vector in tests and benchmarks. This file has no LibTorch.
@@ -19,6 +23,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +31,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/runner/enrolment.h"
+#include "client/runner/participant_events.h"
+#include "client/runner/resource_governor.h"
 #include "client/runner/transparency_log.h"
 #include "client/transport/coordinator_client.h"
 #include "common/update/update_vector.h"
@@ -56,8 +63,10 @@ struct ProduceContext {
   // Training stops after the step during which this passes, and the update so far is
   // returned (stopped_at_deadline), so that it still reaches the round before its deadline.
   absl::Time train_until = absl::InfiniteFuture();
-  // Called after each local step.
-  std::function<void(int done, int total)> on_step;
+  // Called once evaluation of the incoming adapter is done and training starts.
+  std::function<void()> on_training_started;
+  // Called after each local step: step/steps, loss, tokens/s, ETA.
+  std::function<void(const ProgressUpdate&)> on_step;
 };
 
 class UpdateProducer {
@@ -83,6 +92,9 @@ struct ParticipantOptions {
   int secagg_threads = 1;
   uint32_t threads_offered = 1;
   uint64_t memory_limit_mib = 0;
+  // Borrowed, may be null; each must outlive the Participant.
+  ParticipantObserver* observer = nullptr;
+  ResourceGovernor* governor = nullptr;
   // Test hooks, never set in production:
   // kill the process (SIGKILL) at `drop_at` with probability `drop_probability` per round,
   // drawn from (drop_seed, round id, participant id);
@@ -130,16 +142,23 @@ class Participant {
                             const std::filesystem::path& dir);
   absl::Status Upload(const Round& round, const std::vector<uint32_t>& masked);
   void MaybeDrop(DropPoint point, uint64_t round_id) const;
+  void Report(ParticipantPhase phase, uint64_t round = 0, std::string detail = "");
+  // Reports kWaiting or kPaused (with the governor's reason); with `only_if_changed`, only
+  // when that differs from what was last reported this way.
+  void ReportIdle(bool only_if_changed);
 
   const ParticipantOptions options_;
   UpdateProducer* const producer_;
   std::unique_ptr<transport::CoordinatorClient> client_;
   TransparencyLog log_;
   std::atomic<int> rounds_committed_{0};
+  std::atomic<bool> in_round_{false};
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   transport::SessionStream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // What ReportIdle last reported: nullopt before any, else whether paused.
+  std::optional<bool> idle_paused_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tontine::runner

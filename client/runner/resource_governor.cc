@@ -105,6 +105,16 @@ std::string ResourceGovernor::Summary() {
   return out;
 }
 
+std::string ResourceGovernor::DescribeLimits() {
+  std::string out = options_.pause_when_on_battery
+                        ? absl::StrCat("pause on battery: ", DescribePower())
+                        : "no pause on battery";
+  absl::MutexLock lock(&mu_);
+  if (!ledger_.has_value()) return absl::StrCat(out, "; no daily CPU budget");
+  return absl::StrCat(out, "; daily CPU budget ", Minutes(options_.daily_cpu_budget), ", ",
+                      Minutes(SpentToday(options_.now())), " used today");
+}
+
 std::string ResourceGovernor::DescribePower() {
   if (!options_.pause_when_on_battery) return "";
   absl::MutexLock lock(&mu_);

@@ -63,6 +63,9 @@ class ResourceGovernor {
 
   // The limits in one line for the status line: "on mains · CPU today 12m of 2h".
   std::string Summary();
+  // The limits at start-up: "pause on battery: on mains power; daily CPU budget 2h, 12m
+  // used today" (each part says when it is off).
+  std::string DescribeLimits();
   // The power source once, at start-up, for the log: "on mains power", or "not reported
   // by this machine: pause_when_on_battery has no effect". Empty when not asked to pause.
   std::string DescribePower();

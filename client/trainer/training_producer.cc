@@ -141,8 +141,9 @@ absl::StatusOr<runner::LocalUpdate> TrainingProducer::Produce(const runner::Prod
     return out_of_time;
   };
   hooks.on_step = [&](const ml::StepReport& r) {
-    if (context.on_step) context.on_step(r.step, r.steps);
+    if (context.on_step) context.on_step({r.step, r.steps, r.loss, r.tokens_per_second, r.eta});
   };
+  if (context.on_training_started) context.on_training_started();
   TONTINE_ASSIGN_OR_RETURN(ml::TrainResult result, ml::Train(model, train, options, hooks));
   if (result.aborted && !out_of_time) {
     return absl::CancelledError("the round was cancelled during training");

@@ -158,7 +158,8 @@ deadlines: {advertise_keys: 20s, share_keys: 20s, masked_input: 2m, unmask: 20s}
   ASSERT_TRUE(WriteFileAtomic(root / "coordinator.yaml",
                               absl::StrCat("kind: coordinator\nstate_dir: ",
                                            (root / "state").string(),
-                                           "\nlisten: 127.0.0.1:0\ninsecure: true\nexperiment: ",
+                                           "\nlisten: 127.0.0.1:0\ninsecure: true\n"
+                                           "dashboard: {listen: 127.0.0.1:0}\nexperiment: ",
                                            (root / "experiment.yaml").string(), "\n"))
                   .ok());
   ASSERT_EQ(testing::Run({testing::Binary("tontine-coordinator"), "init", "--state-dir",
@@ -274,6 +275,22 @@ deadlines: {advertise_keys: 20s, share_keys: 20s, masked_input: 2m, unmask: 20s}
                                   (root / "client-0").string()});
   EXPECT_EQ(audit.exit_code, 0) << audit.err;
   EXPECT_THAT(audit.out, ::testing::HasSubstr("MaskedUpdateChunk"));
+  // … and as one JSON array, an object per logged message.
+  RunResult audit_json = testing::Run({testing::Binary("tontine-client"), "audit", "--json",
+                                       "--state-dir", (root / "client-0").string()});
+  ASSERT_EQ(audit_json.exit_code, 0) << audit_json.err;
+  const nlohmann::json array = nlohmann::json::parse(audit_json.out, nullptr, false);
+  ASSERT_TRUE(array.is_array()) << audit_json.out;
+  EXPECT_EQ(array.size(), log->size());
+
+  // The client's status on stderr, a pipe here: a plain line per phase, no control characters.
+  const std::string status = clients[0]->err();
+  EXPECT_THAT(status, ::testing::AllOf(::testing::HasSubstr("limits: 1 thread"),
+                                       ::testing::HasSubstr("waiting for a round"),
+                                       ::testing::HasSubstr(": training step "),
+                                       ::testing::HasSubstr(": uploading the masked update"),
+                                       ::testing::HasSubstr(" done (adapter v")));
+  EXPECT_EQ(status.find_first_of("\r\033"), std::string::npos) << status;
 }
 
 }  // namespace

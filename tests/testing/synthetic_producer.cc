@@ -16,6 +16,7 @@ absl::StatusOr<runner::LocalUpdate> SyntheticProducer::Produce(
   const v1::RoundInvitation& invitation = *context.invitation;
   const int steps = static_cast<int>(std::max(1u, invitation.task().local_steps()));
   runner::LocalUpdate update;
+  if (context.on_training_started) context.on_training_started();
   for (int step = 1; step <= steps; ++step) {
     if (context.should_abort && context.should_abort()) {
       return absl::CancelledError("the round was cancelled during training");
@@ -29,7 +30,9 @@ absl::StatusOr<runner::LocalUpdate> SyntheticProducer::Produce(
       break;
     }
     absl::SleepFor(training_ / steps);
-    if (context.on_step) context.on_step(step, steps);
+    if (context.on_step) {
+      context.on_step({.step = step, .steps = steps, .eta = training_ * (steps - step) / steps});
+    }
     update.steps_done = step;
   }
   uint64_t seed = SplitMix64(invitation.round_id());

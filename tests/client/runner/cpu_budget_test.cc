@@ -138,6 +138,8 @@ TEST_F(ResourceGovernorTest, WithoutAPowerSupplySaysSoAndNeverPauses) {
   EXPECT_EQ((*governor)->PauseReason(), std::nullopt);
   EXPECT_THAT((*governor)->DescribePower(),
               AllOf(HasSubstr("not reported"), HasSubstr("has no effect")));
+  EXPECT_THAT((*governor)->DescribeLimits(),
+              AllOf(HasSubstr("pause on battery: not reported"), HasSubstr("no daily CPU budget")));
 }
 
 TEST_F(ResourceGovernorTest, ASpentBudgetPausesUntilTheNextDay) {
@@ -166,6 +168,8 @@ TEST_F(ResourceGovernorTest, ASpentBudgetPausesUntilTheNextDay) {
   ASSERT_THAT(restarted, IsOk());
   EXPECT_NE((*restarted)->PauseReason(), std::nullopt);
   EXPECT_EQ((*restarted)->Summary(), "CPU today 1h of 1h");
+  EXPECT_EQ((*restarted)->DescribeLimits(),
+            "no pause on battery; daily CPU budget 1h, 1h used today");
   // Idle CPU time between rounds is not charged; the next day the budget is renewed.
   cpu_ += absl::Hours(3);
   now_ = At(2, 0, 0);

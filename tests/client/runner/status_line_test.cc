@@ -230,6 +230,11 @@ TEST(FitToColumnsTest, CutsByCodePointsAndMarksTheCut) {
   EXPECT_EQ(FitToColumns("abc", 0), "");
 }
 
+TEST(FormatMachineLimitsTest, NamesThreadsAndTheMemoryCap) {
+  EXPECT_EQ(FormatMachineLimits(1, 0), "1 thread · no memory cap");
+  EXPECT_EQ(FormatMachineLimits(4, 2ull << 30), "4 threads · memory cap 2.1 GB");
+}
+
 TEST(DescribePhaseTest, NamesTheRoundAndTheDetail) {
   EXPECT_EQ(DescribePhase({ParticipantPhase::kWaiting}), "waiting for a round");
   EXPECT_EQ(DescribePhase({ParticipantPhase::kDeclined, 3, "on battery"}),
