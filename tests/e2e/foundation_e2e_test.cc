@@ -286,5 +286,41 @@ TEST_F(FoundationE2eTest, ValidateAcceptsTheShippedConfigsAndStopsAtTheFirstBadF
   EXPECT_THAT(r.err, Not(HasSubstr("never-read.yaml")));
 }
 
+TEST_F(FoundationE2eTest, ValidateAppliesSetOverridesAndNamesTheBadOnes) {
+  const std::string experiment =
+      (testing::SourceDir() / "configs/experiments/udhr-demo.yaml").string();
+  RunResult ok = testing::Run({Binary("tontine"), "validate", experiment, "--set",
+                               "rounds.count=3", "--set", "cohort.filter={language:[wol]}"},
+                              kTimeout);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("ok (experiment 'udhr-demo')"));
+
+  RunResult typed = testing::Run(
+      {Binary("tontine"), "validate", "--set", "rounds.count=abc", "--set", "lora.rnak=4",
+       experiment},
+      kTimeout);
+  EXPECT_EQ(typed.exit_code, 1);
+  EXPECT_THAT(typed.err, HasSubstr("--set rounds.count=abc: rounds.count: expected an integer, "
+                                   "got 'abc'"));
+  EXPECT_THAT(typed.err, HasSubstr("--set lora.rnak=4: unknown key 'rnak' in 'lora'; did you "
+                                   "mean 'rank'?"));
+  EXPECT_THAT(typed.err, Not(HasSubstr("udhr-demo.yaml:")));
+
+  RunResult malformed =
+      testing::Run({Binary("tontine"), "validate", experiment, "--set", "rounds.count"}, kTimeout);
+  EXPECT_EQ(malformed.exit_code, 1);
+  EXPECT_THAT(malformed.err, HasSubstr("--set rounds.count: expected key.path=value"));
+
+  // The coordinator's experiment takes overrides under experiment.
+  RunResult coordinator = testing::Run(
+      {Binary("tontine"), "validate",
+       (testing::SourceDir() / "configs/coordinator.yaml").string(), "--set",
+       "experiment.local_training.steps=0"},
+      kTimeout);
+  EXPECT_EQ(coordinator.exit_code, 1);
+  EXPECT_THAT(coordinator.err, HasSubstr("--set experiment.local_training.steps=0: "
+                                         "local_training.steps: 0 is out of range"));
+}
+
 }  // namespace
 }  // namespace tontine

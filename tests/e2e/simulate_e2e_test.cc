@@ -1,6 +1,7 @@
 // `tontine simulate` end to end: a tiny base model pretrained here, four real tontine-client
 // processes (two languages, two clients each) with a real tontine-coordinator over TLS, one
-// client killed in training every round and restarted, and the centralized baseline.
+// client killed in training every round and restarted, the centralized baseline, a --set
+// override that reaches the coordinator, and the perplexity plot.
 #include <filesystem>
 #include <string>
 
@@ -33,7 +34,7 @@ TEST(SimulateE2eTest, FederatesWithDropoutsAndWritesTheReport) {
 name: simulate-e2e
 model: {base: )", (root / "base").string(), R"(}
 lora: {rank: 4, alpha: 8, target_modules: [q_proj, v_proj, gate_proj]}
-rounds: {count: 2}
+rounds: {count: 1}
 cohort: {min_participants: 4, max_participants: 4}
 local_training: {steps: 3, batch_size: 4, sequence_length: 64, learning_rate: 0.01}
 secagg: {neighbours: 3, reconstruction_threshold: 2}
@@ -47,7 +48,9 @@ simulate:
 )")).ok());
   RunResult run = testing::Run({testing::Binary("tontine"), "simulate", "--config",
                                 (root / "experiment.yaml").string(), "--out",
-                                (root / "run").string(), "--centralized", "--threads", "1"},
+                                (root / "run").string(), "--centralized", "--threads", "1",
+                                // The file says one round: the coordinator must run two.
+                                "--set", "rounds.count=2"},
                                absl::Minutes(8));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_THAT(run.out, HasSubstr("base"));
@@ -79,6 +82,16 @@ simulate:
   absl::StatusOr<std::string> csv = ReadFile(root / "run" / "report.csv");
   ASSERT_TRUE(csv.ok());
   EXPECT_THAT(*csv, HasSubstr("perplexity_wol"));
+  EXPECT_EQ(report["overrides"], nlohmann::json::array({"rounds.count=2"}));
+
+  // The plot beside the report: a standalone SVG naming every language, the macro average and
+  // the centralized baseline.
+  absl::StatusOr<std::string> svg = ReadFile(root / "run" / "perplexity.svg");
+  ASSERT_TRUE(svg.ok()) << svg.status();
+  EXPECT_THAT(*svg, HasSubstr("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+  for (const char* label : {">wol</text>", ">yor</text>", ">macro average</text>", "centralized"}) {
+    EXPECT_THAT(*svg, HasSubstr(label));
+  }
 }
 
 }  // namespace
