@@ -199,16 +199,37 @@ TEST_F(TrainingE2eTest, TrainLocalLowersHeldOutPerplexityAndWritesAPeftAdapter) 
   EXPECT_LT(bits, base_eval["total"]["bits_per_byte"].get<double>());
 }
 
-TEST_F(TrainingE2eTest, EvalPrintsATableByGroup) {
+TEST_F(TrainingE2eTest, EvalPrintsATableByGroupAndDrawsItWhenAsked) {
   // Two languages as two subdirectories: one row per language plus the total and macro line.
+  // --set without --config overrides the experiment's defaults.
+  const fs::path svg = Scratch() / "eval.svg";
   RunResult run = Tontine({"eval", "--base", Base().string(), "--data",
-                           (SourceDir() / "examples/data/community").string(), "--split", "all"});
+                           (SourceDir() / "examples/data/community").string(), "--split", "all",
+                           "--set", "local_training.sequence_length=96", "--svg", svg.string()});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("perplexity"));
   EXPECT_THAT(run.out, HasSubstr("\nwol "));
   EXPECT_THAT(run.out, HasSubstr("\nyor "));
   EXPECT_THAT(run.out, HasSubstr("\nall "));
   EXPECT_THAT(run.out, HasSubstr("macro-average perplexity: "));
+  // The chart: a standalone SVG with a bar per language and the macro average.
+  absl::StatusOr<std::string> chart = ReadFile(svg);
+  ASSERT_THAT(chart, testing::IsOk());
+  EXPECT_THAT(*chart, HasSubstr("<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\""));
+  EXPECT_THAT(*chart, HasSubstr(">wol</text>"));
+  EXPECT_THAT(*chart, HasSubstr(">yor</text>"));
+  EXPECT_THAT(*chart, HasSubstr("macro average"));
+  EXPECT_THAT(*chart, HasSubstr("class=\"bar\""));
+
+  // A bad override is named, before any model is loaded.
+  RunResult bad = Tontine({"eval", "--base", Base().string(), "--data",
+                           (SourceDir() / "examples/data/community").string(), "--config",
+                           (SourceDir() / "configs/experiments/udhr-demo.yaml").string(), "--set",
+                           "local_training.sequence_length=long"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("--set local_training.sequence_length=long: "
+                                 "local_training.sequence_length: expected an integer, got "
+                                 "'long'"));
 }
 
 TEST_F(TrainingE2eTest, BadDocumentsAreNamedOrSkippedWhenAsked) {
