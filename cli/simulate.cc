@@ -178,7 +178,8 @@ absl::Status Simulation::StartCoordinator() {
   std::vector<std::string> serve = {binaries_.coordinator.string(), "serve", "--config",
                                     layout_->coordinator_yaml.string(), "--state-dir",
                                     state.string(), "--listen", "127.0.0.1:0", "--port-file",
-                                    layout_->port_file.string(), "--exit-when-done"};
+                                    layout_->port_file.string(), "--dashboard-port-file",
+                                    layout_->dashboard_port_file.string(), "--exit-when-done"};
   // The coordinator runs the experiment as overridden here: its own --set, under experiment.
   for (const config::Override& o : overrides_) {
     serve.push_back("--set");
@@ -255,6 +256,13 @@ absl::Status Simulation::StartClients() {
   }
   spdlog::info("coordinator on 127.0.0.1:{}; {} clients enrolled and joining", *port,
                clients_.size());
+  // serve starts its dashboard before it listens for clients, so the port is there by now.
+  absl::StatusOr<std::string> dashboard_port = ReadFile(layout_->dashboard_port_file);
+  if (dashboard_port.ok()) {
+    spdlog::info("dashboard on https://127.0.0.1:{}/ (admin token in {})",
+                 std::string(absl::StripAsciiWhitespace(*dashboard_port)),
+                 (layout_->coordinator_state / "dashboard-token").string());
+  }
   return absl::OkStatus();
 }
 

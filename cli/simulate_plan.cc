@@ -62,6 +62,7 @@ RunLayout::RunLayout(fs::path run_dir)
       coordinator_yaml(dir / "coordinator.yaml"),
       coordinator_state(dir / "coordinator"),
       port_file(dir / "coordinator.port"),
+      dashboard_port_file(dir / "dashboard.port"),
       logs(dir / "logs"),
       centralized_adapter(dir / "centralized-adapter") {}
 
@@ -84,7 +85,9 @@ std::string CoordinatorYaml(const fs::path& state_dir, const fs::path& experimen
                       "listen: 127.0.0.1:0\n",
                       "insecure: false\n",
                       "experiment: ", Quoted(experiment.string()), "\n",
-                      "log_level: info\n");
+                      "log_level: info\n",
+                      "# The dashboard on a free port of this machine; simulate prints its address.\n",
+                      "dashboard:\n  listen: 127.0.0.1:0\n");
 }
 
 std::string ClientYaml(const fs::path& state_dir, const fs::path& data_dir,

@@ -53,6 +53,7 @@ struct RunLayout {
   std::filesystem::path coordinator_yaml;
   std::filesystem::path coordinator_state;
   std::filesystem::path port_file;       // serve --port-file
+  std::filesystem::path dashboard_port_file;  // serve --dashboard-port-file
   std::filesystem::path logs;
   std::filesystem::path centralized_adapter;
 

@@ -3,7 +3,11 @@
 //   tontine-coordinator init   --state-dir DIR [--host NAME]...
 //   tontine-coordinator invite --state-dir DIR [--tag k=v]... [--expires 7d] [--json]
 //   tontine-coordinator serve  --config coordinator.yaml [--state-dir DIR] [--listen ADDR]
-//                              [--exit-when-done] [--port-file FILE]
+//                              [--exit-when-done] [--port-file FILE] [--dashboard-port-file FILE]
+//   tontine-coordinator status       --state-dir DIR [--json]
+//   tontine-coordinator rounds       --state-dir DIR [--json]
+//   tontine-coordinator participants --state-dir DIR [--json]
+//   tontine-coordinator export       --state-dir DIR [--version N] --out DIR
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,7 +20,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/base/cli.h"
 #include "common/base/encoding.h"
 #include "common/base/files.h"
@@ -28,12 +34,17 @@
 #include "proto/grpc_logging.h"
 #include "common/config/coordinator_config.h"
 #include "common/config/overrides.h"
+#include "server/http/api.h"
+#include "server/http/archive.h"
+#include "server/http/dashboard.h"
+#include "server/http/metrics.h"
 #include "server/identity/invites.h"
 #include "server/identity/state_dir.h"
 #include "proto/wire_status.h"
 #include "server/round/round_runner.h"
 #include "server/service/coordinator_service.h"
 #include "server/service/grpc_server.h"
+#include "server/state_commands.h"
 #include "spdlog/spdlog.h"
 
 namespace tontine {
@@ -99,6 +110,7 @@ struct ServeFlags {
   std::string listen;
   bool insecure = false;
   std::string port_file;
+  std::string dashboard_port_file;
   bool exit_when_done = false;
   int aggregation_slots = 4;
   uint64_t grpc_memory_mib = 128;
@@ -132,6 +144,53 @@ void WaitForTermination(const sigset_t& signals) {
   if (signal_number != SIGUSR1) spdlog::info("received signal {}; shutting down", signal_number);
 }
 
+// "advertise_keys" for ROUND_PHASE_ADVERTISE_KEYS.
+std::string PhaseName(v1::RoundPhase phase) {
+  return absl::AsciiStrToLower(absl::StripPrefix(v1::RoundPhase_Name(phase), "ROUND_PHASE_"));
+}
+
+http::LiveStatus Live(const round::RoundRunner& runner, const service::SessionRegistry& sessions) {
+  http::LiveStatus live;
+  live.coordinator_version = std::string(kVersion);
+  live.rounds_target = runner.rounds_target();
+  for (const auto& session : sessions.Sessions()) live.connected.insert(session->participant_id());
+  if (std::optional<round::RoundProgress> p = runner.Progress()) {
+    live.round = http::LiveRound{p->round_id, p->number, PhaseName(p->phase), p->started,
+                                 p->cohort,   p->awaited, p->done,           p->dropped};
+  }
+  return live;
+}
+
+absl::StatusOr<std::unique_ptr<http::Dashboard>> StartDashboard(
+    const config::CoordinatorConfig& config, store::Store* store,
+    const round::RoundRunner& runner, const service::SessionRegistry& sessions,
+    const http::StatusCounts& errors) {
+  identity::StateDirPaths paths(config.state_dir);
+  const std::filesystem::path token_file = config.dashboard.admin_token_file.empty()
+                                               ? paths.dashboard_token
+                                               : config.dashboard.admin_token_file;
+  bool created = false;
+  TONTINE_ASSIGN_OR_RETURN(std::string token,
+                           identity::LoadOrCreateDashboardToken(token_file, &created));
+  if (created) spdlog::info("wrote a new dashboard admin token to {}", token_file.string());
+  http::DashboardOptions options;
+  options.listen = config.dashboard.listen;
+  options.insecure = config.insecure;
+  options.certificate_chain = paths.server_cert;
+  options.private_key = paths.server_key;
+  options.admin_token = std::move(token);
+  options.public_summary = config.dashboard.public_summary;
+  options.state_dir = config.state_dir;
+  TONTINE_ASSIGN_OR_RETURN(
+      std::unique_ptr<http::Dashboard> dashboard,
+      http::Dashboard::Start(store, [&runner, &sessions] { return Live(runner, sessions); },
+                             &errors, std::move(options)));
+  spdlog::info("dashboard on {}://{} (port {}); admin token in {}",
+               config.insecure ? "http" : "https", config.dashboard.listen, dashboard->port(),
+               token_file.string());
+  return dashboard;
+}
+
 absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
   TONTINE_ASSIGN_OR_RETURN(config::CoordinatorConfig config,
                            LoadServeConfig(flags.config, flags.sets));
@@ -151,13 +210,15 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
                  store->migration().to_version, store->migration().backup.string());
   }
   TONTINE_ASSIGN_OR_RETURN(std::string experiment_yaml, ExperimentAsRun(config, flags.sets));
+  http::StatusCounts errors;  // for /metrics
   Executor executor(2);
   service::SessionRegistry sessions(store.get(), &executor, Clock::Real());
   sessions.StartReaper(config.limits.heartbeat_interval);
   service::CoordinatorService svc(
       store.get(), &executor, &sessions, Clock::Real(),
       {kVersion, config.experiment.name, config.limits.heartbeat_interval,
-       config.limits.max_sessions, flags.aggregation_slots});
+       config.limits.max_sessions, flags.aggregation_slots,
+       [&errors](absl::StatusCode code) { errors.Add(code); }});
   round::RoundRunnerOptions round_options;
   round_options.experiment = config.experiment;
   round_options.experiment_yaml = experiment_yaml;
@@ -170,12 +231,27 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
       round::RoundRunner::Create(store.get(), &sessions, Clock::Real(), round_options));
   sessions.SetRoundListener(runner.get());
   svc.SetRoundService(runner.get());
+  // Started before the gRPC server, so that a dashboard address in use fails the start
+  // before any client connects.
+  std::unique_ptr<http::Dashboard> dashboard;
+  if (!config.dashboard.listen.empty()) {
+    TONTINE_ASSIGN_OR_RETURN(dashboard,
+                             StartDashboard(config, store.get(), *runner, sessions, errors));
+    if (!flags.dashboard_port_file.empty()) {
+      TONTINE_RETURN_IF_ERROR(WriteFileAtomic(flags.dashboard_port_file,
+                                              absl::StrCat(dashboard->port(), "\n")));
+    }
+  }
   identity::StateDirPaths paths(config.state_dir);
   TONTINE_ASSIGN_OR_RETURN(
       auto server, service::GrpcServer::Start(&svc, {config.listen, config.insecure,
                                                       paths.server_cert, paths.server_key,
                                                       config.limits.max_message_bytes,
-                                                      flags.grpc_memory_mib << 20}));
+                                                      flags.grpc_memory_mib << 20,
+                                                      [&errors](grpc::StatusCode code) {
+                                                        errors.Add(
+                                                            static_cast<absl::StatusCode>(code));
+                                                      }}));
   if (config.insecure) spdlog::warn("serving PLAINTEXT (--insecure): use only on loopback");
   spdlog::info("listening on {} (port {}, {}); experiment '{}'", config.listen, server->port(),
                config.insecure ? "plaintext" : "TLS", config.experiment.name);
@@ -193,6 +269,7 @@ absl::Status RunServe(ServeFlags flags, const sigset_t& signals) {
     }
   });
   WaitForTermination(signals);
+  if (dashboard != nullptr) dashboard->Stop();
   runner->Stop();
   loop.join();
   // End the sessions first, so that clients learn at once (and reconnect with back-off)
@@ -253,6 +330,8 @@ int main(int argc, char** argv) {
   serve->add_flag("--insecure", serve_flags.insecure, "serve plaintext (loopback experiments)");
   serve->add_option("--port-file", serve_flags.port_file,
                     "write the bound port here once listening (for scripts using port 0)");
+  serve->add_option("--dashboard-port-file", serve_flags.dashboard_port_file,
+                    "write the dashboard's bound port here once listening");
   serve->add_flag("--exit-when-done", serve_flags.exit_when_done,
                   "exit once the experiment's rounds are done (for scripts and simulate)");
   serve->add_option("--aggregation-slots", serve_flags.aggregation_slots,
@@ -268,10 +347,37 @@ int main(int argc, char** argv) {
   serve->add_option("--debug-dump-sums", serve_flags.debug_dump_sums)->group("");
   serve->add_option("--debug-crash-at", serve_flags.debug_crash_at)->group("");
 
+  std::string view_dir;
+  bool view_json = false;
+  CLI::App* status = app.add_subcommand("status", "summarise the state directory: experiment, "
+                                                  "rounds, latest adapter, participants");
+  CLI::App* rounds = app.add_subcommand("rounds", "list the experiment's rounds");
+  CLI::App* participants =
+      app.add_subcommand("participants", "list enrolled participants (pseudonymous ids, tags)");
+  for (CLI::App* view : {status, rounds, participants}) {
+    view->add_option("--state-dir", view_dir, "the state directory")->required();
+    view->add_flag("--json", view_json, "print the dashboard API's JSON document instead");
+  }
+  std::string export_dir;
+  std::optional<int64_t> export_version;
+  std::string export_out;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "write an adapter version as a PEFT directory (adapter_config.json, "
+                "adapter_model.safetensors)");
+  export_cmd->add_option("--state-dir", export_dir, "the state directory")->required();
+  export_cmd->add_option("--version", export_version, "adapter version (default: the latest)");
+  export_cmd->add_option("--out", export_out, "the directory to write")->required();
+
   CLI11_PARSE(app, argc, argv);
   if (absl::Status st = InitLogging(kProgram, "info"); !st.ok()) return ReportError(kProgram, st);
   RouteGrpcLogsToSpdlog();
   if (*init) return ReportError(kProgram, RunInit(init_dir, hosts));
   if (*invite) return ReportError(kProgram, RunInvite(invite_flags));
+  if (*status) return ReportError(kProgram, PrintStatus(view_dir, view_json));
+  if (*rounds) return ReportError(kProgram, PrintRounds(view_dir, view_json));
+  if (*participants) return ReportError(kProgram, PrintParticipants(view_dir, view_json));
+  if (*export_cmd) {
+    return ReportError(kProgram, ExportAdapter(export_dir, export_version, export_out));
+  }
   return ReportError(kProgram, RunServe(serve_flags, signals));
 }

@@ -13,6 +13,16 @@ void ReadLimits(MapReader r, CoordinatorLimits& c) {
   r.Finish();
 }
 
+void ReadDashboard(MapReader r, DashboardConfig& c) {
+  r.String("listen", &c.listen, [](absl::string_view address) -> std::optional<std::string> {
+    if (address.empty()) return std::nullopt;  // off
+    return CheckAddress(address);
+  });
+  r.Bool("public_summary", &c.public_summary);
+  r.Path("admin_token_file", &c.admin_token_file, PathKind::kAny);
+  r.Finish();
+}
+
 }  // namespace
 
 CoordinatorConfig ReadCoordinatorConfig(ConfigFile& file) {
@@ -27,6 +37,7 @@ CoordinatorConfig ReadCoordinatorConfig(ConfigFile& file) {
   root.Path("experiment", &c.experiment_path, PathKind::kExistingFile);
   ReadLogLevel(root, "log_level", &c.log_level);
   ReadLimits(root.Section("limits"), c.limits);
+  ReadDashboard(root.Section("dashboard"), c.dashboard);
   root.Finish();
   return c;
 }

@@ -24,6 +24,21 @@ struct CoordinatorLimits {
   absl::Duration heartbeat_interval = absl::Seconds(15);
 };
 
+struct DashboardConfig {
+  // dashboard.listen: where to serve the read-only web dashboard, its JSON API and /metrics,
+  // host:port (port 0 = any free port; see serve --dashboard-port-file); "" turns it off.
+  // HTTPS with the coordinator's certificate (plain HTTP when `insecure`). Default
+  // 127.0.0.1:7444: only this machine; 0.0.0.0:7444 to publish it.
+  std::string listen = "127.0.0.1:7444";
+  // dashboard.public_summary: serve the summary (round, phase, counts, per-round metrics) and
+  // /metrics without the admin token. Participants and adapter downloads always need it.
+  // Default true.
+  bool public_summary = true;
+  // dashboard.admin_token_file: the file holding the admin token (one line). Default
+  // <state_dir>/dashboard-token, written by `init` (or by `serve` when it is missing).
+  std::filesystem::path admin_token_file;
+};
+
 struct CoordinatorConfig {
   // state_dir: the coordinator's state (tontine.db, TLS material, adapters), created by
   // `tontine-coordinator init`. Relative to this file. Default ./state.
@@ -38,6 +53,7 @@ struct CoordinatorConfig {
   // log_level: trace, debug, info (default), warn, error or off.
   std::string log_level = "info";
   CoordinatorLimits limits;
+  DashboardConfig dashboard;
 
   // The loaded experiment (not a key: read from experiment_path).
   ExperimentConfig experiment;

@@ -4,9 +4,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/encoding.h"
 #include "common/base/files.h"
 #include "common/base/status_macros.h"
+#include "common/crypto/random.h"
 #include "common/crypto/x509.h"
 
 namespace tontine::identity {
@@ -55,7 +61,8 @@ StateDirPaths::StateDirPaths(const std::filesystem::path& d)
       ca_key(d / "tls" / "ca.key"),
       server_cert(d / "tls" / "server.pem"),
       server_key(d / "tls" / "server.key"),
-      adapters_dir(d / "adapters") {}
+      adapters_dir(d / "adapters"),
+      dashboard_token(d / "dashboard-token") {}
 
 absl::StatusOr<InitResult> InitStateDir(const std::filesystem::path& dir,
                                         const InitOptions& options, const Clock* clock) {
@@ -70,6 +77,7 @@ absl::StatusOr<InitResult> InitStateDir(const std::filesystem::path& dir,
   TONTINE_RETURN_IF_ERROR(MakeDirs(paths.adapters_dir, 0700));
   InitResult result;
   TONTINE_RETURN_IF_ERROR(WriteTlsMaterial(paths, options, result));
+  TONTINE_RETURN_IF_ERROR(LoadOrCreateDashboardToken(paths.dashboard_token).status());
   TONTINE_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                            store::Store::Open(paths.db, {.clock = clock, .create = true}));
   nlohmann::json detail = {{"subject_alt_names", result.subject_alt_names}};
@@ -87,6 +95,39 @@ absl::StatusOr<std::unique_ptr<store::Store>> OpenStateStore(const std::filesyst
                       "`tontine-coordinator init --state-dir ", dir.string(), "` first"));
   }
   return store::Store::Open(paths.db, {.clock = clock, .create = false});
+}
+
+absl::StatusOr<std::string> LoadOrCreateDashboardToken(const std::filesystem::path& path,
+                                                       bool* created) {
+  if (created != nullptr) *created = false;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::array<uint8_t, 32> secret;
+    TONTINE_RETURN_IF_ERROR(crypto::RandomBytes(secret));
+    std::string token = HexEncode(absl::string_view(reinterpret_cast<const char*>(secret.data()),
+                                                    secret.size()));
+    TONTINE_RETURN_IF_ERROR(WriteFileAtomic(path, token + "\n", 0600));
+    if (created != nullptr) *created = true;
+    return token;
+  }
+  using std::filesystem::perms;
+  const perms mode = std::filesystem::status(path, ec).permissions();
+  if ((mode & (perms::group_all | perms::others_all)) != perms::none) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path.string(), ": the admin token file is readable by other users; run chmod 600 ",
+        path.string()));
+  }
+  TONTINE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  absl::string_view token = absl::StripAsciiWhitespace(text);
+  const bool printable = std::all_of(token.begin(), token.end(), [](char c) {
+    return c > ' ' && c < 0x7f;
+  });
+  if (token.size() < 16 || !printable) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path.string(), ": the admin token must be one line of at least 16 printable characters "
+                       "without spaces"));
+  }
+  return std::string(token);
 }
 
 absl::StatusOr<std::string> ReadCaFingerprint(const std::filesystem::path& dir) {

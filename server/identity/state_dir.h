@@ -35,6 +35,7 @@ struct StateDirPaths {
   std::filesystem::path server_cert;  // chain: server, then CA
   std::filesystem::path server_key;
   std::filesystem::path adapters_dir;
+  std::filesystem::path dashboard_token;  // the dashboard's admin token, one line
 };
 
 struct InitOptions {
@@ -57,6 +58,12 @@ absl::StatusOr<InitResult> InitStateDir(const std::filesystem::path& dir,
 // command to run when `dir` is not initialised; the store's own errors otherwise.
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStateStore(const std::filesystem::path& dir,
                                                              const Clock* clock);
+
+// The dashboard admin token in `path`: read when the file exists (FAILED_PRECONDITION naming
+// the file when it is empty, not one line of printable text, or readable by others), else
+// created (32 random bytes, hex, mode 0600). `created` (optional) tells which happened.
+absl::StatusOr<std::string> LoadOrCreateDashboardToken(const std::filesystem::path& path,
+                                                       bool* created = nullptr);
 
 // The CA fingerprint of an initialised state directory (32 bytes).
 absl::StatusOr<std::string> ReadCaFingerprint(const std::filesystem::path& dir);

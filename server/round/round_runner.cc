@@ -1052,6 +1052,28 @@ absl::StatusOr<v1::UploadReceipt> RoundRunner::UploadStatus(const std::string& p
   return receipt;
 }
 
+std::optional<RoundProgress> RoundRunner::Progress() const {
+  std::shared_ptr<ActiveRound> round = Current();
+  if (round == nullptr) return std::nullopt;
+  const std::vector<uint32_t> awaited = round->secagg->Awaited();
+  absl::MutexLock lock(&mu_);
+  RoundProgress progress;
+  progress.round_id = round->id;
+  progress.number = round->number;
+  progress.phase = round->phase;
+  progress.started = round->started;
+  progress.cohort = static_cast<int>(round->members.size());
+  for (const Member& member : round->members) {
+    if (member.gone || member.declined || !member.dropped_at.empty()) ++progress.dropped;
+  }
+  for (uint32_t i : awaited) {
+    const Member& member = round->members[i];
+    if (!member.gone && !member.declined && member.dropped_at.empty()) ++progress.awaited;
+  }
+  progress.done = progress.cohort - progress.dropped - progress.awaited;
+  return progress;
+}
+
 void RoundRunner::FillStatus(v1::CoordinatorStatus& status) {
   absl::MutexLock lock(&mu_);
   status.set_experiment(experiment_.name);

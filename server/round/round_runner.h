@@ -65,6 +65,18 @@ struct RoundRunnerOptions {
 
 class ActiveRound;
 
+// Where the round in flight stands, for the dashboard and /metrics.
+struct RoundProgress {
+  uint64_t round_id = 0;
+  int number = 0;  // within the experiment
+  v1::RoundPhase phase = v1::ROUND_PHASE_UNSPECIFIED;
+  absl::Time started;
+  int cohort = 0;   // invited
+  int awaited = 0;  // still awaited in this phase
+  int done = 0;     // answered this phase
+  int dropped = 0;  // left, declined or dropped in an earlier phase
+};
+
 class RoundRunner final : public service::SessionListener, public service::RoundService {
  public:
   // Reads the base model's config.json and digest, then resumes the state dir's running
@@ -98,6 +110,11 @@ class RoundRunner final : public service::SessionListener, public service::Round
   absl::StatusOr<v1::UploadReceipt> UploadStatus(const std::string& participant_id,
                                                  uint64_t round_id) override;
   void FillStatus(v1::CoordinatorStatus& status) override;
+
+  // The round in flight, or nullopt between rounds.
+  std::optional<RoundProgress> Progress() const;
+  // Rounds this experiment must commit (rounds.count).
+  int rounds_target() const { return options_.experiment.rounds.count; }
 
   // The experiment's record (id, lora seed).
   const store::ExperimentRecord& experiment() const { return experiment_; }

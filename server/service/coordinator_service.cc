@@ -72,7 +72,7 @@ grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* CoordinatorServic
     return new RefusedSession(WithErrorDetail(full, detail));
   }
   SessionDeps deps{store_, executor_, sessions_, clock_, options_.coordinator_version,
-                   options_.experiment, options_.heartbeat_interval};
+                   options_.experiment, options_.heartbeat_interval, options_.on_refusal};
   return new SessionReactor(deps, context);
 }
 

@@ -30,6 +30,8 @@ struct ServiceOptions {
   int max_sessions = 10'000;
   // UploadMaskedUpdate calls read at once; the others wait (upload_gate.h).
   int upload_slots = 4;
+  // Called with the code of each refusal sent on a session stream, for /metrics. Optional.
+  std::function<void(absl::StatusCode)> on_refusal;
 };
 
 class CoordinatorService final : public v1::Coordinator::CallbackService {

@@ -1,11 +1,48 @@
 #include "server/service/grpc_server.h"
 
+#include <grpcpp/support/server_interceptor.h>
+
 #include "absl/strings/str_cat.h"
 #include "grpcpp/resource_quota.h"
 #include "common/base/files.h"
 #include "common/base/status_macros.h"
 
 namespace tontine::service {
+namespace {
+
+// Reports the final status of every call that fails.
+class ErrorInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit ErrorInterceptor(const std::function<void(grpc::StatusCode)>* on_error)
+      : on_error_(on_error) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      if (!status.ok()) (*on_error_)(status.error_code());
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::function<void(grpc::StatusCode)>* const on_error_;
+};
+
+class ErrorInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit ErrorInterceptorFactory(std::function<void(grpc::StatusCode)> on_error)
+      : on_error_(std::move(on_error)) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo*) override {
+    return new ErrorInterceptor(&on_error_);
+  }
+
+ private:
+  const std::function<void(grpc::StatusCode)> on_error_;
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(grpc::Service* service,
                                                                const GrpcServerOptions& options) {
@@ -42,6 +79,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(grpc::Service* ser
   grpc::ResourceQuota quota("coordinator");
   quota.Resize(options.grpc_memory_bytes);
   builder.SetResourceQuota(quota);
+  if (options.on_error) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(std::make_unique<ErrorInterceptorFactory>(options.on_error));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat(

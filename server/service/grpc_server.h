@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,9 @@ struct GrpcServerOptions {
   // Past the quota itself gRPC cancels streams, so it must leave room for every session
   // (≈ 100 KiB each) as well.
   uint64_t grpc_memory_bytes = 128ull << 20;
+  // Called (from gRPC's threads) with the code of every call that ends in an error, for
+  // /metrics. Optional.
+  std::function<void(grpc::StatusCode)> on_error;
 };
 
 // A running gRPC server. Lifecycle: Start → (serve) → Shutdown. Safe for concurrent use.

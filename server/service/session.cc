@@ -18,6 +18,9 @@ std::string AuthorizationOf(const grpc::CallbackServerContext* context) {
 // ---- SessionHandle ----
 
 void SessionHandle::Send(v1::ServerMessage message) {
+  if (message.has_refused() && on_refusal_) {
+    on_refusal_(static_cast<absl::StatusCode>(message.refused().code()));
+  }
   absl::MutexLock lock(&mu_);
   if (reactor_ == nullptr || finish_.has_value()) return;
   queue_.push_back(std::move(message));
@@ -77,7 +80,7 @@ void SessionReactor::Authenticated(absl::StatusOr<store::ParticipantRecord> part
     FinishEarly(participant.status());
     return;
   }
-  handle_ = std::make_shared<SessionHandle>(participant->id, participant->tags);
+  handle_ = std::make_shared<SessionHandle>(participant->id, participant->tags, deps_.on_refusal);
   {
     absl::MutexLock lock(&handle_->mu_);
     handle_->reactor_ = this;

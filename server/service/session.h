@@ -35,8 +35,12 @@ std::string AuthorizationOf(const grpc::CallbackServerContext* context);
 // The sending side of one session. Safe for concurrent use.
 class SessionHandle {
  public:
-  SessionHandle(std::string participant_id, store::Tags tags)
-      : participant_id_(std::move(participant_id)), tags_(std::move(tags)) {}
+  // `on_refusal`, optional, is called with the code of each `refused` message sent.
+  SessionHandle(std::string participant_id, store::Tags tags,
+                std::function<void(absl::StatusCode)> on_refusal = {})
+      : participant_id_(std::move(participant_id)),
+        tags_(std::move(tags)),
+        on_refusal_(std::move(on_refusal)) {}
 
   const std::string& participant_id() const { return participant_id_; }
   const store::Tags& tags() const { return tags_; }
@@ -62,6 +66,7 @@ std::string AuthorizationOf(const grpc::CallbackServerContext* context);
   // Constant after construction.
   const std::string participant_id_;
   const store::Tags tags_;
+  const std::function<void(absl::StatusCode)> on_refusal_;
 
   mutable absl::Mutex mu_;
   SessionReactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;  // null once the stream is done
@@ -95,6 +100,8 @@ struct SessionDeps {
   std::string coordinator_version;
   std::string experiment;
   absl::Duration heartbeat_interval;
+  // Called with the code of each refusal sent on a session, for /metrics. Optional.
+  std::function<void(absl::StatusCode)> on_refusal;
 };
 
 // The reactor for one Session call. Deletes itself when the call is done.

@@ -114,7 +114,7 @@ absl::StatusOr<Result> RunSize(int n, int rounds) {
   TONTINE_RETURN_IF_ERROR(WriteFileAtomic(
       root / "coordinator.yaml",
       absl::StrCat("kind: coordinator\nstate_dir: ", (root / "state").string(),
-                   "\nlisten: 127.0.0.1:0\nlog_level: warn\nexperiment: ",
+                   "\nlisten: 127.0.0.1:0\nlog_level: warn\ndashboard: {listen: \"\"}\nexperiment: ",
                    (root / "experiment.yaml").string(), "\n")));
   testing::RunResult init = testing::Run(
       {testing::Binary("tontine-coordinator"), "init", "--state-dir", (root / "state").string()});

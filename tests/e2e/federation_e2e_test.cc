@@ -16,10 +16,20 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/base/encoding.h"
@@ -97,7 +107,7 @@ deadlines: {cohort: 1m, advertise_keys: 10s, share_keys: 10s, masked_input: )",
     ASSERT_TRUE(WriteFileAtomic(dir_.path() / "experiment.yaml", experiment).ok());
     ASSERT_TRUE(WriteFileAtomic(dir_.path() / "coordinator.yaml",
                                 absl::StrCat("kind: coordinator\nstate_dir: ", StateDir().string(),
-                                             "\nlisten: 127.0.0.1:0\nexperiment: ",
+                                             "\nlisten: 127.0.0.1:0\ndashboard: {listen: 127.0.0.1:0}\nexperiment: ",
                                              (dir_.path() / "experiment.yaml").string(),
                                              "\nlimits: {heartbeat_interval: ",
                                              shape.heartbeat_interval, "}\n"))
@@ -108,7 +118,8 @@ deadlines: {cohort: 1m, advertise_keys: 10s, share_keys: 10s, masked_input: )",
   void StartCoordinator(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {testing::Binary("tontine-coordinator"), "serve", "--config",
                                      (dir_.path() / "coordinator.yaml").string(), "--port-file",
-                                     (dir_.path() / "port").string(), "--exit-when-done",
+                                     (dir_.path() / "port").string(), "--dashboard-port-file",
+                                     (dir_.path() / "dashboard.port").string(), "--exit-when-done",
                                      "--debug-dump-sums", (dir_.path() / "sums").string()};
     if (!address_.empty()) argv.insert(argv.end(), {"--listen", address_});
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -239,6 +250,275 @@ TEST_F(FederationTest, FiveParticipantsCommitTwoRoundsWithExactSums) {
       EXPECT_FALSE(fs::exists(dir / "adapter_model.safetensors")) << dir;
     }
   }
+}
+
+// What an operator sees: the dashboard's API during a round (over TLS, verified against the
+// state dir's CA), /metrics accepted by promtool, the admin token enforced, and afterwards the
+// terminal views of the state dir and an exported PEFT directory.
+TEST_F(FederationTest, TheOperatorSeesTheRoundOnTheDashboardMetricsAndTerminal) {
+  WriteConfigs({.participants = 5, .rounds = 2});
+  StartCoordinator();
+  absl::StatusOr<std::string> port_text =
+      testing::WaitForFile(dir_.path() / "dashboard.port", absl::Seconds(10));
+  ASSERT_TRUE(port_text.ok()) << port_text.status();
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(*port_text), &port));
+  httplib::SSLClient web("127.0.0.1", port);
+  web.set_ca_cert_path((StateDir() / "tls" / "ca.pem").c_str());
+  web.enable_server_certificate_verification(true);
+  absl::StatusOr<std::string> token = ReadFile(StateDir() / "dashboard-token");
+  ASSERT_TRUE(token.ok()) << token.status();
+  const httplib::Headers admin = {
+      {"Authorization", absl::StrCat("Bearer ", absl::StripAsciiWhitespace(*token))}};
+
+  // Participant 0 trains slowly, holding round 1 in masked_input for a while.
+  StartFederation(5, {{0, {"--training-ms", "4000"}}});
+  nlohmann::json summary;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    httplib::Result r = web.Get("/api/v1/summary");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    ASSERT_EQ(r->status, 200) << r->body;
+    summary = nlohmann::json::parse(r->body);
+    if (summary["current_round"].is_object() &&
+        summary["current_round"]["phase"] == "masked_input") {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(summary["current_round"].is_object()) << summary.dump();
+  EXPECT_EQ(summary["current_round"]["phase"], "masked_input");
+  EXPECT_EQ(summary["current_round"]["number"], 1);
+  EXPECT_EQ(summary["current_round"]["cohort"], 5);
+  EXPECT_EQ(summary["participants_enrolled"], 5);
+  EXPECT_EQ(summary["participants_connected"], 5);
+  EXPECT_EQ(summary["experiment"]["name"], "faults");
+
+  httplib::Result metrics = web.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  ASSERT_EQ(metrics->status, 200);
+  EXPECT_THAT(metrics->body, HasSubstr("tontine_participants_connected 5\n"));
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() / "metrics.txt", metrics->body).ok());
+  RunResult promtool = testing::Run(
+      {"/bin/sh", "-c", absl::StrCat("promtool check metrics < ", (dir_.path() / "metrics.txt").string())});
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
+
+  httplib::Result refused = web.Get("/api/v1/participants");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  httplib::Result participants = web.Get("/api/v1/participants", admin);
+  ASSERT_TRUE(participants);
+  ASSERT_EQ(participants->status, 200);
+  nlohmann::json listed = nlohmann::json::parse(participants->body)["participants"];
+  ASSERT_EQ(listed.size(), 5u);
+  for (const auto& p : listed) EXPECT_EQ(p["connected"], true) << p.dump();
+
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
+  const std::string coordinator = testing::Binary("tontine-coordinator");
+  RunResult rounds = testing::Run({coordinator, "rounds", "--state-dir", StateDir().string(), "--json"});
+  ASSERT_EQ(rounds.exit_code, 0) << rounds.err;
+  nlohmann::json listed_rounds = nlohmann::json::parse(rounds.out)["rounds"];
+  ASSERT_EQ(listed_rounds.size(), 2u);
+  EXPECT_EQ(listed_rounds[1]["outcome"], "committed");
+  EXPECT_EQ(listed_rounds[1]["participants"], 5);
+  RunResult status = testing::Run({coordinator, "status", "--state-dir", StateDir().string()});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("faults (finished)"));
+  EXPECT_THAT(status.out, HasSubstr("2 committed, 0 aborted"));
+  EXPECT_THAT(status.out, HasSubstr("5 enrolled"));
+  RunResult table = testing::Run({coordinator, "participants", "--state-dir", StateDir().string()});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr(ParticipantId(3)));
+  EXPECT_THAT(table.out, HasSubstr("language=l1"));
+
+  const int64_t version = listed_rounds[1]["adapter_version"].get<int64_t>();
+  const fs::path out = dir_.path() / "exported";
+  RunResult exported = testing::Run({coordinator, "export", "--state-dir", StateDir().string(),
+                                     "--version", absl::StrCat(version), "--out", out.string()});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const fs::path version_dir = StateDir() / "adapters" / absl::StrCat("v", version);
+  for (const char* name : {"adapter_config.json", "adapter_model.safetensors"}) {
+    EXPECT_EQ(ReadFile(out / name).value_or("?"), ReadFile(version_dir / name).value_or("!")) << name;
+  }
+  EXPECT_EQ(testing::SnapshotDir(out).size(), 2u);
+  RunResult missing = testing::Run({coordinator, "export", "--state-dir", StateDir().string(),
+                                    "--version", "999", "--out", (dir_.path() / "none").string()});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_THAT(missing.err, HasSubstr("no adapter version 999"));
+}
+
+// A free TCP port on 127.0.0.1 (bound and released; the caller binds it again at once).
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Headless Chromium driven through ChromeDriver's W3C WebDriver endpoint (Debian's chromium
+// and chromium-driver: scripts/setup --browser).
+class Browser {
+ public:
+  ~Browser() {
+    if (driver_ != nullptr && !session_.empty()) (void)Command("DELETE", "", nullptr);
+    if (chromedriver_ != nullptr) {
+      chromedriver_->Signal(SIGTERM);
+      (void)chromedriver_->Wait(absl::Seconds(10));
+    }
+  }
+
+  // Starts chromedriver and a session; false (with the reason in `error`) if it cannot.
+  bool Start(std::string& error) {
+    for (const char* binary : {"/usr/bin/chromium", "/usr/bin/chromedriver"}) {
+      if (!fs::exists(binary)) {
+        error = absl::StrCat(binary, " is missing: run scripts/setup --browser");
+        return false;
+      }
+    }
+    const int port = FreePort();
+    absl::StatusOr<std::unique_ptr<Subprocess>> started =
+        Subprocess::Start({"/usr/bin/chromedriver", absl::StrCat("--port=", port)});
+    if (!started.ok()) {
+      error = started.status().ToString();
+      return false;
+    }
+    chromedriver_ = std::move(*started);
+    driver_ = std::make_unique<httplib::Client>("127.0.0.1", port);
+    driver_->set_read_timeout(60, 0);
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      httplib::Result status = driver_->Get("/status");
+      if (status && status->status == 200) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    // The dashboard's certificate is issued by the state dir's own CA, which this throw-away
+    // browser profile does not know; the TLS chain itself is verified by the API test above.
+    const nlohmann::json capabilities = {
+        {"capabilities",
+         {{"alwaysMatch",
+           {{"browserName", "chrome"},
+            {"acceptInsecureCerts", true},
+            {"goog:loggingPrefs", {{"browser", "ALL"}}},
+            {"goog:chromeOptions",
+             {{"binary", "/usr/bin/chromium"},
+              {"args", {"--headless=new", "--no-sandbox", "--disable-gpu",
+                        "--disable-dev-shm-usage", "--window-size=1280,1400"}}}}}}}}};
+    nlohmann::json created = Command("POST", "/session", capabilities, /*in_session=*/false);
+    if (!created.contains("sessionId")) {
+      error = absl::StrCat("chromedriver created no session: ", created.dump(), "\n",
+                           chromedriver_->err());
+      return false;
+    }
+    session_ = created["sessionId"].get<std::string>();
+    return true;
+  }
+
+  // A WebDriver command; returns the response's "value" (or the whole body when it has none).
+  nlohmann::json Command(const std::string& method, const std::string& path,
+                         const nlohmann::json& body, bool in_session = true) {
+    const std::string url = in_session ? absl::StrCat("/session/", session_, path) : path;
+    httplib::Result r = method == "GET"      ? driver_->Get(url)
+                        : method == "DELETE" ? driver_->Delete(url)
+                                             : driver_->Post(url, body.dump(), "application/json");
+    if (!r) return {{"error", httplib::to_string(r.error())}};
+    nlohmann::json j = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("value")) return j["value"];
+    return j;
+  }
+
+  nlohmann::json Script(const std::string& script) {
+    return Command("POST", "/execute/sync", {{"script", script}, {"args", nlohmann::json::array()}});
+  }
+
+ private:
+  std::unique_ptr<Subprocess> chromedriver_;
+  std::unique_ptr<httplib::Client> driver_;
+  std::string session_;
+};
+
+// The dashboard in a real browser during a run: the page loads from the coordinator, shows
+// the round and the perplexity chart, unlocks with the admin token, and logs no console
+// error. The screenshot is kept as a test artifact (dashboard.png in the build directory).
+TEST_F(FederationTest, TheDashboardPageWorksInAHeadlessBrowserWithoutConsoleErrors) {
+  Browser browser;
+  std::string error;
+  ASSERT_TRUE(browser.Start(error)) << error;
+  WriteConfigs({.participants = 5, .rounds = 3});
+  StartCoordinator();
+  absl::StatusOr<std::string> port = testing::WaitForFile(dir_.path() / "dashboard.port", absl::Seconds(10));
+  ASSERT_TRUE(port.ok()) << port.status();
+  absl::StatusOr<std::string> token = ReadFile(StateDir() / "dashboard-token");
+  ASSERT_TRUE(token.ok()) << token.status();
+  // Participant 0 is slow, so that rounds take a few seconds each while the page is open.
+  StartFederation(5, {{0, {"--training-ms", "3000"}}});
+
+  browser.Command("POST", "/url",
+                  {{"url", absl::StrCat("https://127.0.0.1:", absl::StripAsciiWhitespace(*port), "/")}});
+  // Wait until a committed round is on the chart and a round is in flight or done.
+  nlohmann::json state;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    state = browser.Script(
+        "return {round: document.getElementById('round').textContent,"
+        " series: document.querySelectorAll('#chart svg path.series').length,"
+        " rows: document.querySelectorAll('#rounds tbody tr').length,"
+        " experiment: document.getElementById('experiment').textContent,"
+        " error: document.getElementById('error').hidden ? '' :"
+        "        document.getElementById('error').textContent};");
+    if (state.is_object() && state.value("series", 0) > 0) break;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  ASSERT_TRUE(state.is_object()) << state.dump();
+  EXPECT_EQ(state["experiment"], "faults");
+  EXPECT_THAT(state["round"].get<std::string>(), ::testing::MatchesRegex("[0-9]+ / 3"));
+  // One line per language (l0, l1) plus the macro average.
+  EXPECT_EQ(state["series"], 3) << state.dump();
+  EXPECT_GE(state["rows"].get<int>(), 1);
+  EXPECT_EQ(state["error"], "");
+
+  // Unlock the admin view with the token, as an operator would type it.
+  browser.Script(absl::StrCat("document.getElementById('token').value = '",
+                              absl::StripAsciiWhitespace(*token), "';"
+                              "document.getElementById('token-form').requestSubmit();"));
+  nlohmann::json rows;
+  const absl::Time unlocked = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < unlocked) {
+    rows = browser.Script("return document.querySelectorAll('#participants tbody tr').length;");
+    if (rows.is_number() && rows.get<int>() == 5) break;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_EQ(rows, 5);
+  EXPECT_EQ(browser.Script("return document.getElementById('token-state').textContent;"),
+            "unlocked");
+  EXPECT_GE(browser.Script("return document.querySelectorAll('#adapters a.download').length;")
+                .get<int>(),
+            2);
+
+  nlohmann::json screenshot = browser.Command("GET", "/screenshot", nullptr);
+  ASSERT_TRUE(screenshot.is_string()) << screenshot.dump();
+  const fs::path artifact = fs::path(testing::Binary("tontine-coordinator")).parent_path().parent_path() /
+                            "test-artifacts" / "dashboard.png";
+  ASSERT_TRUE(MakeDirs(artifact.parent_path()).ok());
+  std::string png;
+  ASSERT_TRUE(absl::Base64Unescape(screenshot.get<std::string>(), &png));
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  ASSERT_TRUE(WriteFileAtomic(artifact, png).ok());
+  std::printf("screenshot: %s\n", artifact.c_str());
+
+  nlohmann::json logs = browser.Command("POST", "/se/log", {{"type", "browser"}});
+  ASSERT_TRUE(logs.is_array()) << logs.dump();
+  for (const nlohmann::json& entry : logs) {
+    EXPECT_NE(entry.value("level", ""), "SEVERE") << entry.dump();
+  }
+  ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
 }
 
 // A laptop too slow for the round's deadline stops training early, uploads what it has, and

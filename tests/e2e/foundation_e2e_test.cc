@@ -61,6 +61,7 @@ class FoundationE2eTest : public ::testing::Test {
         << "}\ncohort: {min_participants: 4}\nsimulate: {clients: 4}\n";
     std::filesystem::path config = dir_.path() / "coordinator.yaml";
     std::ofstream(config) << "kind: coordinator\nstate_dir: coordinator\nlisten: 127.0.0.1:0\n"
+                          << "dashboard: {listen: 127.0.0.1:0}\n"
                           << "experiment: " << (dir_.path() / "experiment.yaml").string() << "\n";
     std::vector<std::string> argv = {Binary("tontine-coordinator"), "serve", "--config",
                                      config.string(), "--port-file",
@@ -238,6 +239,7 @@ TEST_F(FoundationE2eTest, StateDirWithNewerSchemaIsRefusedAndLeftIntact) {
   EXPECT_THAT(invite.err, HasSubstr("has schema version 1000, newer than this build"));
   std::filesystem::path config = dir_.path() / "c.yaml";
   std::ofstream(config) << "kind: coordinator\nstate_dir: coordinator\nlisten: 127.0.0.1:0\n"
+                          << "dashboard: {listen: 127.0.0.1:0}\n"
                         << "experiment: "
                         << (testing::SourceDir() / "configs/experiments/udhr-demo.yaml").string()
                         << "\n";

@@ -67,3 +67,55 @@ TEST(StateDirTest, OpeningAnUninitialisedDirectorySaysToRunInit) {
 
 }  // namespace
 }  // namespace tontine::identity
+
+namespace tontine::identity {
+namespace {
+
+TEST(DashboardTokenTest, InitWritesAPrivateRandomTokenThatLaterReadsReturn) {
+  tontine::testing::TempDir dir;
+  ASSERT_THAT(InitStateDir(dir.path() / "s", {}, Clock::Real()), tontine::testing::IsOk());
+  const std::filesystem::path file = StateDirPaths(dir.path() / "s").dashboard_token;
+  EXPECT_EQ(ModeOf(file), 0600u);
+  bool created = true;
+  absl::StatusOr<std::string> token = LoadOrCreateDashboardToken(file, &created);
+  ASSERT_THAT(token, tontine::testing::IsOk());
+  EXPECT_FALSE(created);
+  EXPECT_EQ(token->size(), 64u);
+  EXPECT_EQ(token->find_first_not_of("0123456789abcdef"), std::string::npos);
+  // Another state dir gets another token.
+  ASSERT_THAT(InitStateDir(dir.path() / "t", {}, Clock::Real()), tontine::testing::IsOk());
+  EXPECT_NE(*LoadOrCreateDashboardToken(StateDirPaths(dir.path() / "t").dashboard_token), *token);
+}
+
+TEST(DashboardTokenTest, AMissingTokenIsCreatedAndAnOperatorsOwnTokenIsKept) {
+  tontine::testing::TempDir dir;
+  bool created = false;
+  absl::StatusOr<std::string> token =
+      LoadOrCreateDashboardToken(dir.path() / "token", &created);
+  ASSERT_THAT(token, tontine::testing::IsOk());
+  EXPECT_TRUE(created);
+  ASSERT_THAT(WriteFileAtomic(dir.path() / "mine", "  correct-horse-battery-staple\n", 0600),
+              tontine::testing::IsOk());
+  EXPECT_THAT(LoadOrCreateDashboardToken(dir.path() / "mine"),
+              tontine::testing::IsOkAndHolds(std::string("correct-horse-battery-staple")));
+}
+
+TEST(DashboardTokenTest, UnsafeOrUnusableTokenFilesAreRefusedByName) {
+  tontine::testing::TempDir dir;
+  const auto file = dir.path() / "token";
+  ASSERT_THAT(WriteFileAtomic(file, "0123456789abcdef0123\n", 0644), tontine::testing::IsOk());
+  EXPECT_THAT(LoadOrCreateDashboardToken(file),
+              tontine::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                         ::testing::AllOf(::testing::HasSubstr(file.string()),
+                                                          ::testing::HasSubstr("chmod 600"))));
+  for (const char* bad : {"", "short\n", "two words here, long enough\n"}) {
+    ASSERT_THAT(WriteFileAtomic(file, bad, 0600), tontine::testing::IsOk());
+    EXPECT_THAT(LoadOrCreateDashboardToken(file),
+                tontine::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                           ::testing::HasSubstr("printable")))
+        << bad;
+  }
+}
+
+}  // namespace
+}  // namespace tontine::identity
