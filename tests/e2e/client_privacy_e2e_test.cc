@@ -20,15 +20,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/runner/transparency_log.h"
 #include "common/base/encoding.h"
 #include "common/base/files.h"
-#include "common/safetensors/model_dir.h"
 #include "server/store/store.h"
 #include "tests/testing/process.h"
+#include "tests/testing/small_federation.h"
 
 namespace tontine {
 namespace {
@@ -131,20 +130,14 @@ TEST(ClientPrivacyE2eTest, NothingOfTheTextLeavesAndTheAuditAccountsForEveryMess
   testing::TempDir dir;
   const fs::path root = dir.path();
   // A tiny real base model, pretrained here in seconds.
-  RunResult pretrain = testing::Run(
-      {testing::Binary("tontine"), "pretrain", "--data",
-       (testing::SourceDir() / "examples/data/pretrain").string(), "--out",
-       (root / "base").string(), "--steps", "2", "--hidden", "32", "--layers", "1", "--heads",
-       "2", "--intermediate", "64", "--threads", "1"},
-      absl::Minutes(3));
-  ASSERT_EQ(pretrain.exit_code, 0) << pretrain.err;
-  absl::StatusOr<std::string> digest = safetensors::ModelDigest(root / "base");
-  ASSERT_TRUE(digest.ok());
+  absl::StatusOr<std::string> digest = testing::PretrainTinyBaseModel(root / "base");
+  ASSERT_TRUE(digest.ok()) << digest.status();
   fs::create_directories(root / "text");
   fs::create_directories(root / "capture");
   const std::vector<std::string> documents = WriteContributorText(root / "text");
 
-  ASSERT_TRUE(WriteFileAtomic(root / "experiment.yaml", absl::StrCat(R"(kind: experiment
+  absl::StatusOr<std::unique_ptr<testing::TestCoordinator>> coordinator =
+      testing::TestCoordinator::Start(root, absl::StrCat(R"(kind: experiment
 name: privacy
 model: {base: )", (root / "base").string(), R"(}
 lora: {rank: 2, alpha: 4, target_modules: [q_proj, v_proj]}
@@ -154,67 +147,44 @@ local_training: {steps: 2, batch_size: 2, sequence_length: 32}
 evaluation: {held_out_fraction: 0.2}
 simulate: {clients: 4}
 deadlines: {advertise_keys: 20s, share_keys: 20s, masked_input: 2m, unmask: 20s}
-)")).ok());
-  ASSERT_TRUE(WriteFileAtomic(root / "coordinator.yaml",
-                              absl::StrCat("kind: coordinator\nstate_dir: ",
-                                           (root / "state").string(),
-                                           "\nlisten: 127.0.0.1:0\ninsecure: true\n"
-                                           "dashboard: {listen: 127.0.0.1:0}\nexperiment: ",
-                                           (root / "experiment.yaml").string(), "\n"))
-                  .ok());
-  ASSERT_EQ(testing::Run({testing::Binary("tontine-coordinator"), "init", "--state-dir",
-                          (root / "state").string()})
-                .exit_code,
-            0);
-  absl::StatusOr<std::unique_ptr<Subprocess>> coordinator = Subprocess::Start(
-      {testing::Binary("tontine-coordinator"), "serve", "--config",
-       (root / "coordinator.yaml").string(), "--port-file", (root / "port").string(),
-       "--exit-when-done"});
-  ASSERT_TRUE(coordinator.ok());
-  absl::StatusOr<std::string> port = testing::WaitForFile(root / "port", absl::Seconds(30));
-  ASSERT_TRUE(port.ok()) << (*coordinator)->err();
-  RecordingProxy proxy(std::stoi(*port));
+)"));
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  RecordingProxy proxy((*coordinator)->port());
   const std::string via_proxy = absl::StrCat("127.0.0.1:", proxy.port());
-  const std::string direct = absl::StrCat("127.0.0.1:", absl::StripAsciiWhitespace(*port));
 
   std::vector<std::unique_ptr<Subprocess>> clients;
   for (int i = 0; i < 4; ++i) {
-    RunResult invite =
-        testing::Run({testing::Binary("tontine-coordinator"), "invite", "--state-dir",
-                      (root / "state").string(), "--tag", "language=songs", "--json"});
-    ASSERT_EQ(invite.exit_code, 0) << invite.err;
-    const std::string token = nlohmann::json::parse(invite.out)["token"];
+    absl::StatusOr<std::string> token = (*coordinator)->Invite("language=songs");
+    ASSERT_TRUE(token.ok()) << token.status();
     const fs::path state = root / absl::StrCat("client-", i);
     // The real client enrols and runs through the proxy; the synthetic ones directly.
-    RunResult enrol = testing::Run({testing::Binary("tontine-client"), "enrol", "--coordinator",
-                                    i == 0 ? via_proxy : direct, "--insecure", "--token", token,
-                                    "--state-dir", state.string()});
-    ASSERT_EQ(enrol.exit_code, 0) << enrol.err;
-    std::vector<std::string> argv;
+    absl::Status enrolled =
+        testing::EnrolClient(i == 0 ? via_proxy : (*coordinator)->address(), *token, state);
+    ASSERT_TRUE(enrolled.ok()) << enrolled;
+    absl::StatusOr<std::unique_ptr<Subprocess>> client;
     if (i == 0) {
       ASSERT_TRUE(WriteFileAtomic(root / "client.yaml",
                                   absl::StrCat("kind: client\ndata_dir: ", (root / "text").string(),
                                                "\nbase_model: ", (root / "base").string(),
                                                "\nthreads: 1\ninsecure: true\n"))
                       .ok());
-      argv = {testing::Binary("tontine-client"), "join", "--config",
-              (root / "client.yaml").string(), "--state-dir", state.string(),
-              "--debug-capture-dir", (root / "capture").string()};
+      client = Subprocess::Start({testing::Binary("tontine-client"), "join", "--config",
+                                  (root / "client.yaml").string(), "--state-dir", state.string(),
+                                  "--debug-capture-dir", (root / "capture").string()});
     } else {
-      argv = {(fs::read_symlink("/proc/self/exe").parent_path() / "tontine-vector-client").string(),
-              "--state-dir", state.string(), "--base-sha256", *digest};
+      client = testing::StartVectorClient(state, *digest);
     }
-    absl::StatusOr<std::unique_ptr<Subprocess>> client = Subprocess::Start(argv);
-    ASSERT_TRUE(client.ok());
+    ASSERT_TRUE(client.ok()) << client.status();
     clients.push_back(std::move(*client));
   }
-  absl::StatusOr<int> code = (*coordinator)->Wait(absl::Minutes(5));
-  ASSERT_TRUE(code.ok() && *code == 0) << (*coordinator)->err() << clients[0]->err();
+  testing::Subprocess& coordinator_process = (*coordinator)->process();
+  absl::StatusOr<int> code = coordinator_process.Wait(absl::Minutes(5));
+  ASSERT_TRUE(code.ok() && *code == 0) << coordinator_process.err() << clients[0]->err();
   clients[0]->Signal(SIGTERM);
   ASSERT_TRUE(clients[0]->Wait(absl::Seconds(30)).ok());
 
   // Both rounds committed with the real client in them.
-  auto store = store::Store::Open(root / "state" / "tontine.db", {});
+  auto store = store::Store::Open((*coordinator)->state_dir() / "tontine.db", {});
   ASSERT_TRUE(store.ok());
   auto experiment = (*store)->LatestExperiment();
   auto rounds = (*store)->ListRounds(experiment->id);

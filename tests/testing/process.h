@@ -24,6 +24,9 @@ std::filesystem::path BinDir();
 std::string Binary(const std::string& name);
 // The source tree's root (for configs/ and examples/).
 std::filesystem::path SourceDir();
+// This process's environment with `env` added (replacing variables of the same name), as
+// "NAME=value" strings for execve.
+std::vector<std::string> EnvironmentWith(const std::map<std::string, std::string>& env);
 
 // A child process with captured stdout and stderr. Killed (SIGKILL) on destruction if still
 // running. Not thread-safe.
