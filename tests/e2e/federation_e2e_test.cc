@@ -147,6 +147,20 @@ deadlines: {cohort: 1m, advertise_keys: 10s, share_keys: 10s, masked_input: )",
 
   fs::path ClientDir(int i) const { return dir_.path() / absl::StrCat("client-", i); }
 
+  // An HTTPS client of the running coordinator's dashboard that verifies its certificate
+  // against the state dir's CA.
+  std::unique_ptr<httplib::SSLClient> DashboardClient() {
+    absl::StatusOr<std::string> text =
+        testing::WaitForFile(dir_.path() / "dashboard.port", absl::Seconds(10));
+    int port = 0;
+    EXPECT_TRUE(text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &port))
+        << text.status();
+    auto client = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+    client->set_ca_cert_path((StateDir() / "tls" / "ca.pem").c_str());
+    client->enable_server_certificate_verification(true);
+    return client;
+  }
+
   void StartClient(int i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {VectorClientBinary().string(), "--state-dir",
                                      ClientDir(i).string(), "--base-sha256", base_sha256_,
@@ -258,14 +272,8 @@ TEST_F(FederationTest, FiveParticipantsCommitTwoRoundsWithExactSums) {
 TEST_F(FederationTest, TheOperatorSeesTheRoundOnTheDashboardMetricsAndTerminal) {
   WriteConfigs({.participants = 5, .rounds = 2});
   StartCoordinator();
-  absl::StatusOr<std::string> port_text =
-      testing::WaitForFile(dir_.path() / "dashboard.port", absl::Seconds(10));
-  ASSERT_TRUE(port_text.ok()) << port_text.status();
-  int port = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(*port_text), &port));
-  httplib::SSLClient web("127.0.0.1", port);
-  web.set_ca_cert_path((StateDir() / "tls" / "ca.pem").c_str());
-  web.enable_server_certificate_verification(true);
+  std::unique_ptr<httplib::SSLClient> dashboard = DashboardClient();
+  httplib::SSLClient& web = *dashboard;
   absl::StatusOr<std::string> token = ReadFile(StateDir() / "dashboard-token");
   ASSERT_TRUE(token.ok()) << token.status();
   const httplib::Headers admin = {
@@ -837,6 +845,18 @@ TEST_F(FederationTest, MalformedAndMisplacedMessagesGetTheirStatusAndTheRoundGoe
                 .code(),
             absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(upload(*client, words), absl::StatusCode::kDataLoss);  // its SHA-256 is wrong
+
+  // /metrics counts each of those errors by code: RPC results and refusals on the stream.
+  httplib::Result metrics = DashboardClient()->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  for (const char* line : {"tontine_errors_total{code=\"UNAUTHENTICATED\"} 1\n",
+                           "tontine_errors_total{code=\"INVALID_ARGUMENT\"} 2\n",
+                           "tontine_errors_total{code=\"PERMISSION_DENIED\"} 1\n",
+                           "tontine_errors_total{code=\"DATA_LOSS\"} 1\n"}) {
+    EXPECT_THAT(metrics->body, HasSubstr(line)) << metrics->body;
+  }
+  EXPECT_THAT(metrics->body, ::testing::ContainsRegex(
+                                 "tontine_errors_total\\{code=\"FAILED_PRECONDITION\"\\} [4-9]"));
   rogue.reset();  // the rogue leaves; the four others finish the round
   ASSERT_EQ(WaitCoordinator(), 0) << coordinator_->err();
   std::vector<store::RoundRecord> rounds = Rounds();
