@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/base/files.h"
 #include "common/base/units.h"
+#include "common/config/key_recorder.h"
 #include "common/config/suggest.h"
 
 namespace tontine::config {
@@ -152,6 +153,7 @@ std::optional<YAML::Node> MapReader::Lookup(absl::string_view key) {
   if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
     known_.emplace_back(key);
   }
+  KeyRecorder::Note(Dotted(key));
   for (const auto& [name, entry] : entries_) {
     if (name == key) {
       file_->Record(Dotted(key), PositionOf(entry.value.Mark()));
