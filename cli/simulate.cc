@@ -350,7 +350,7 @@ absl::Status Simulation::RunCentralized() {
   TONTINE_ASSIGN_OR_RETURN(
       CentralizedRow row,
       model_->TrainCentralized(*rounds_->initial_adapter(), Pooled(languages_, false),
-                               schedule.steps, schedule.accumulation_factor,
+                               schedule.steps, schedule.batch_factor,
                                layout_->centralized_adapter));
   Print(absl::StrCat(FormatEvaluationLine("centralized", row.evaluation, report_.rounds_planned),
                      "  ", row.steps, " steps  ", absl::StrFormat("%.1f s", row.seconds)));

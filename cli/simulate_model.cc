@@ -62,7 +62,7 @@ absl::StatusOr<Evaluation> SimulateModel::EvaluateAdapter(const fs::path& dir) {
 
 absl::StatusOr<CentralizedRow> SimulateModel::TrainCentralized(
     const fs::path& initial_adapter, const std::vector<text::Document>& train, int steps,
-    int accumulation_factor, const fs::path& out) {
+    int batch_factor, const fs::path& out) {
   const config::ExperimentConfig& experiment = impl_->experiment;
   TONTINE_ASSIGN_OR_RETURN(update::LoraSpec spec,
                            ml::LoadPeftAdapter(initial_adapter, impl_->model));
@@ -72,10 +72,14 @@ absl::StatusOr<CentralizedRow> SimulateModel::TrainCentralized(
   ml::TrainOptions options;
   options.schedule = experiment.local_training;
   options.schedule.steps = steps;
-  options.schedule.gradient_accumulation *= accumulation_factor;
+  // Each step sees as many sequences as the round's clients together: their micro-batches
+  // side by side in one larger batch (the same mean gradient as accumulating them one after
+  // another, with larger and so faster matrix products).
+  options.schedule.batch_size *= batch_factor;
   options.schedule.warmup_steps = std::min(options.schedule.warmup_steps, steps);
-  spdlog::info("centralized baseline: {} steps of {} batches on {} pooled sequences", steps,
-               options.schedule.gradient_accumulation, packed.rows());
+  spdlog::info("centralized baseline: {} steps of {} sequences on {} pooled sequences", steps,
+               options.schedule.batch_size * options.schedule.gradient_accumulation,
+               packed.rows());
   const absl::Time start = absl::Now();
   TONTINE_RETURN_IF_ERROR(
       TrainWithProgress(impl_->model, packed, options, "centralized").status());

@@ -44,7 +44,7 @@ class SimulateModel {
   // REQUIRES: steps > 0.
   absl::StatusOr<CentralizedRow> TrainCentralized(const std::filesystem::path& initial_adapter,
                                                   const std::vector<text::Document>& train,
-                                                  int steps, int accumulation_factor,
+                                                  int steps, int batch_factor,
                                                   const std::filesystem::path& out);
 
  private:

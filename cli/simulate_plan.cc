@@ -166,7 +166,7 @@ CentralizedSchedule CentralizedStepsOf(const std::vector<RoundRow>& rounds, int 
   CentralizedSchedule schedule;
   if (committed == 0) return schedule;
   schedule.steps = static_cast<int>(std::min<int64_t>(committed * local_steps, 1'000'000'000));
-  schedule.accumulation_factor =
+  schedule.batch_factor =
       static_cast<int>(std::max<int64_t>(1, (participants + committed / 2) / committed));
   return schedule;
 }

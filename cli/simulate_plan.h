@@ -107,12 +107,13 @@ absl::StatusOr<absl::Duration> ResolveRoundTimeout(absl::string_view flag,
 
 // The centralized baseline's schedule: as many sequential optimiser steps as the federation
 // took (committed rounds × local_steps), each on the batches its participants trained on in
-// parallel (gradient accumulation × the mean participants per committed round, rounded). So
+// parallel (local_training.batch_size × the mean participants per committed round, rounded,
+// in one batch; gradient accumulation as configured). So
 // it sees as many sequences as the federation, in as many steps: the comparison isolates
 // what federated averaging costs against one trainer holding all the data.
 struct CentralizedSchedule {
   int steps = 0;                  // 0 when no round committed
-  int accumulation_factor = 1;    // multiplies local_training.gradient_accumulation
+  int batch_factor = 1;           // multiplies local_training.batch_size
 };
 CentralizedSchedule CentralizedStepsOf(const std::vector<RoundRow>& rounds, int local_steps);
 

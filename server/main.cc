@@ -2,8 +2,9 @@
 //
 //   tontine-coordinator init   --state-dir DIR [--host NAME]...
 //   tontine-coordinator invite --state-dir DIR [--tag k=v]... [--expires 7d] [--json]
-//   tontine-coordinator serve  --config coordinator.yaml [--state-dir DIR] [--listen ADDR]
-//                              [--exit-when-done] [--port-file FILE] [--dashboard-port-file FILE]
+//   tontine-coordinator serve  --config coordinator.yaml [--set key.path=value]...
+//                              [--state-dir DIR] [--listen ADDR] [--exit-when-done]
+//                              [--port-file FILE] [--dashboard-port-file FILE]
 //   tontine-coordinator status       --state-dir DIR [--json]
 //   tontine-coordinator rounds       --state-dir DIR [--json]
 //   tontine-coordinator participants --state-dir DIR [--json]

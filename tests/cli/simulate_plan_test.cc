@@ -174,7 +174,7 @@ TEST(SimulatePlanTest, CentralizedScheduleMatchesTheFederationsStepsAndSequences
   rounds[2] = {.round = 3, .outcome = "committed", .participants = 5, .dropped = 3};
   const CentralizedSchedule schedule = CentralizedStepsOf(rounds, 20);
   EXPECT_EQ(schedule.steps, 2 * 20);             // two committed rounds of 20 local steps
-  EXPECT_EQ(schedule.accumulation_factor, 7);    // (8 + 5) / 2 = 6.5, rounded half up
+  EXPECT_EQ(schedule.batch_factor, 7);    // (8 + 5) / 2 = 6.5, rounded half up
   EXPECT_EQ(CentralizedStepsOf({}, 20).steps, 0);
 }
 
