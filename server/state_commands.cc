@@ -54,8 +54,9 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::ve
     for (size_t c = 0; c < row.size(); ++c) {
       const int w = static_cast<int>(width[c]);
       absl::StrAppend(&line, c == 0 ? "" : "  ",
-                      right[c] ? absl::StrFormat("%*s", w, row[c])
-                               : (c + 1 == row.size() ? row[c] : absl::StrFormat("%-*s", w, row[c])));
+                      right[c]
+                          ? absl::StrFormat("%*s", w, row[c])
+                          : (c + 1 == row.size() ? row[c] : absl::StrFormat("%-*s", w, row[c])));
     }
     std::printf("%s\n", line.c_str());
   }
@@ -94,11 +95,12 @@ absl::Status PrintStatus(const fs::path& state_dir, bool json) {
                 static_cast<int>(experiment.rounds.size()) - committed);
     if (!experiment.rounds.empty()) {
       const store::RoundRecord& r = experiment.rounds.back();
-      std::printf("Last round       %d: %s, %d participants, %d dropped, macro perplexity %s, "
-                  "%.1f s, ended %s\n",
-                  r.number, r.outcome.c_str(), r.participants, r.dropped,
-                  Perplexity(http::ParseRoundMetrics(r.metrics_json).macro_perplexity).c_str(),
-                  absl::ToDoubleSeconds(r.finished - r.started), Time(r.finished).c_str());
+      std::printf(
+          "Last round       %d: %s, %d participants, %d dropped, macro perplexity %s, "
+          "%.1f s, ended %s\n",
+          r.number, r.outcome.c_str(), r.participants, r.dropped,
+          Perplexity(http::ParseRoundMetrics(r.metrics_json).macro_perplexity).c_str(),
+          absl::ToDoubleSeconds(r.finished - r.started), Time(r.finished).c_str());
     }
   }
   if (adapter.has_value()) {
@@ -130,16 +132,18 @@ absl::Status PrintRounds(const fs::path& state_dir, bool json) {
                                                  "note"}};
   for (const store::RoundRecord& r : experiment.rounds) {
     std::vector<std::string> dropped;
-    for (const auto& [phase, n] : http::DroppedByPhase(r)) dropped.push_back(absl::StrCat(n, " ", phase));
-    rows.push_back({absl::StrCat(r.number), r.outcome, absl::StrCat(r.participants),
-                    absl::StrCat(r.dropped),
-                    Perplexity(http::ParseRoundMetrics(r.metrics_json).macro_perplexity),
-                    FormatByteSize(static_cast<uint64_t>(r.bytes_up)),
-                    FormatByteSize(static_cast<uint64_t>(r.bytes_down)),
-                    absl::StrFormat("%.1f", absl::ToDoubleSeconds(r.finished - r.started)),
-                    r.adapter_version.has_value() ? absl::StrCat("v", *r.adapter_version) : "-",
-                    r.outcome == "aborted" ? r.reason
-                                           : (dropped.empty() ? "" : absl::StrCat("dropped: ", absl::StrJoin(dropped, ", ")))});
+    for (const auto& [phase, n] : http::DroppedByPhase(r))
+      dropped.push_back(absl::StrCat(n, " ", phase));
+    rows.push_back(
+        {absl::StrCat(r.number), r.outcome, absl::StrCat(r.participants), absl::StrCat(r.dropped),
+         Perplexity(http::ParseRoundMetrics(r.metrics_json).macro_perplexity),
+         FormatByteSize(static_cast<uint64_t>(r.bytes_up)),
+         FormatByteSize(static_cast<uint64_t>(r.bytes_down)),
+         absl::StrFormat("%.1f", absl::ToDoubleSeconds(r.finished - r.started)),
+         r.adapter_version.has_value() ? absl::StrCat("v", *r.adapter_version) : "-",
+         r.outcome == "aborted"
+             ? r.reason
+             : (dropped.empty() ? "" : absl::StrCat("dropped: ", absl::StrJoin(dropped, ", ")))});
   }
   PrintTable(rows, {true, false, true, true, true, true, true, true, false, false});
   return absl::OkStatus();
@@ -159,7 +163,8 @@ absl::Status PrintParticipants(const fs::path& state_dir, bool json) {
     std::printf("No participants enrolled yet (tontine-coordinator invite makes invites).\n");
     return absl::OkStatus();
   }
-  std::vector<std::vector<std::string>> rows = {{"participant", "tags", "enrolled", "last seen", "state"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"participant", "tags", "enrolled", "last seen", "state"}};
   for (const store::ParticipantRecord& p : participants) {
     rows.push_back({p.id, absl::StrJoin(p.tags, ",", absl::PairFormatter("=")), Time(p.enrolled),
                     p.last_seen.has_value() ? Time(*p.last_seen) : "never",
@@ -181,10 +186,9 @@ absl::Status ExportAdapter(const fs::path& state_dir, std::optional<int64_t> ver
     auto it = std::find_if(adapters.begin(), adapters.end(),
                            [&](const store::AdapterRecord& a) { return a.version == *version; });
     if (it == adapters.end()) {
-      return absl::NotFoundError(absl::StrCat("no adapter version ", *version, " in ",
-                                              state_dir.string(), " (versions ",
-                                              adapters.front().version, "–",
-                                              adapters.back().version, ")"));
+      return absl::NotFoundError(
+          absl::StrCat("no adapter version ", *version, " in ", state_dir.string(), " (versions ",
+                       adapters.front().version, "–", adapters.back().version, ")"));
     }
     chosen = &*it;
   }

@@ -7,10 +7,10 @@
 //
 // The value is YAML, scalar or flow: `3`, `[q_proj, v_proj]`, `{language: [wol]}`; an empty
 // value is the empty string, and inside {…} the space after a key's ':' may be left out
-// (`{language:[wol]}`), as is usual on command lines. Missing sections on the path are created; an override replaces
-// the value it names entirely (a list is not merged, a mapping given as the value replaces
-// the section); later overrides apply on top of earlier ones. Relative paths in a value
-// resolve against the config file's directory, like the file's own.
+// (`{language:[wol]}`), as is usual on command lines. Missing sections on the path are
+// created; an override replaces the value it names entirely (a list is not merged, a mapping
+// given as the value replaces the section); later overrides apply on top of earlier ones.
+// Relative paths in a value resolve against the config file's directory, like the file's own.
 //
 // An error in an overridden value names the override instead of a place in the file:
 // "--set rounds.count=abc: rounds.count: expected an integer, got 'abc'". To tell them apart,

@@ -76,9 +76,8 @@ nlohmann::json RoundJson(const store::RoundRecord& round) {
       {"dropped_by_phase", DroppedByPhase(round)},
       {"bytes_up", round.bytes_up},
       {"bytes_down", round.bytes_down},
-      {"adapter_version", round.adapter_version.has_value()
-                              ? nlohmann::json(*round.adapter_version)
-                              : nlohmann::json()},
+      {"adapter_version", round.adapter_version.has_value() ? nlohmann::json(*round.adapter_version)
+                                                            : nlohmann::json()},
       {"evaluated_adapter", metrics.evaluated_adapter.has_value()
                                 ? nlohmann::json(*metrics.evaluated_adapter)
                                 : nlohmann::json()},
@@ -121,8 +120,8 @@ nlohmann::json SummaryJson(const LiveStatus& live,
       {"rounds_aborted", aborted},
       {"participants_enrolled", enrolled},
       {"participants_connected", live.connected.size()},
-      {"latest_adapter", latest_adapter.has_value() ? AdapterJson(*latest_adapter)
-                                                    : nlohmann::json()},
+      {"latest_adapter",
+       latest_adapter.has_value() ? AdapterJson(*latest_adapter) : nlohmann::json()},
       {"last_round", rounds.empty() ? nlohmann::json() : RoundJson(rounds.back())},
   };
   if (live.round.has_value()) {

@@ -94,9 +94,9 @@ absl::Status ExportPeftDir(const fs::path& version_dir, const fs::path& out_dir,
   }
   TONTINE_ASSIGN_OR_RETURN(std::string digest, crypto::Sha256Digest(files[1].second));
   if (digest != sha256) {
-    return absl::DataLossError(absl::StrCat(
-        (version_dir / kPeftFiles[1]).string(), " has SHA-256 ", HexEncode(digest),
-        " but the state records ", HexEncode(sha256), " for it; nothing was exported"));
+    return absl::DataLossError(absl::StrCat((version_dir / kPeftFiles[1]).string(), " has SHA-256 ",
+                                            HexEncode(digest), " but the state records ",
+                                            HexEncode(sha256), " for it; nothing was exported"));
   }
   TONTINE_RETURN_IF_ERROR(MakeDirs(out_dir));
   for (const auto& [path, contents] : files) {

@@ -64,9 +64,9 @@ Dashboard::Dashboard(store::Store* store, std::function<LiveStatus()> live,
 Dashboard::~Dashboard() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(store::Store* store,
-                                                           std::function<LiveStatus()> live,
-                                                           const StatusCounts* errors,
-                                                           DashboardOptions options) {
+                                                            std::function<LiveStatus()> live,
+                                                            const StatusCounts* errors,
+                                                            DashboardOptions options) {
   if (options.admin_token.size() < 16) {
     return absl::InvalidArgumentError("the dashboard admin token must have at least 16 characters");
   }
@@ -77,12 +77,12 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(store::Store* store,
   if (o.insecure) {
     dashboard->server_ = std::make_unique<httplib::Server>();
   } else {
-    auto server = std::make_unique<httplib::SSLServer>(o.certificate_chain.c_str(),
-                                                       o.private_key.c_str());
+    auto server =
+        std::make_unique<httplib::SSLServer>(o.certificate_chain.c_str(), o.private_key.c_str());
     if (!server->is_valid()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the dashboard cannot load the certificate ", o.certificate_chain.string(),
-          " or its key ", o.private_key.string()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the dashboard cannot load the certificate ", o.certificate_chain.string(),
+                       " or its key ", o.private_key.string()));
     }
     dashboard->server_ = std::move(server);
   }
@@ -170,8 +170,7 @@ void Dashboard::Route() {
       if (!listed.ok()) return SendStatusError(response, listed.status());
       rounds = *std::move(listed);
     }
-    absl::StatusOr<std::vector<store::ParticipantRecord>> participants =
-        store_->ListParticipants();
+    absl::StatusOr<std::vector<store::ParticipantRecord>> participants = store_->ListParticipants();
     if (!participants.ok()) return SendStatusError(response, participants.status());
     absl::StatusOr<std::optional<store::AdapterRecord>> latest = store_->LatestAdapter();
     if (!latest.ok()) return SendStatusError(response, latest.status());
@@ -181,40 +180,39 @@ void Dashboard::Route() {
                                    static_cast<int>(participants->size()), *latest));
   });
 
-  server.Get("/api/v1/rounds", [this](const httplib::Request& request,
-                                      httplib::Response& response) {
-    if (!Authorised(request, false, response)) return;
-    absl::StatusOr<store::ExperimentRecord> experiment = store_->LatestExperiment();
-    if (absl::IsNotFound(experiment.status())) return SendJson(response, RoundsJson({}));
-    if (!experiment.ok()) return SendStatusError(response, experiment.status());
-    absl::StatusOr<std::vector<store::RoundRecord>> rounds = store_->ListRounds(experiment->id);
-    if (!rounds.ok()) return SendStatusError(response, rounds.status());
-    SendJson(response, RoundsJson(*rounds));
-  });
+  server.Get(
+      "/api/v1/rounds", [this](const httplib::Request& request, httplib::Response& response) {
+        if (!Authorised(request, false, response)) return;
+        absl::StatusOr<store::ExperimentRecord> experiment = store_->LatestExperiment();
+        if (absl::IsNotFound(experiment.status())) return SendJson(response, RoundsJson({}));
+        if (!experiment.ok()) return SendStatusError(response, experiment.status());
+        absl::StatusOr<std::vector<store::RoundRecord>> rounds = store_->ListRounds(experiment->id);
+        if (!rounds.ok()) return SendStatusError(response, rounds.status());
+        SendJson(response, RoundsJson(*rounds));
+      });
 
-  server.Get("/api/v1/adapters", [this](const httplib::Request& request,
-                                        httplib::Response& response) {
-    if (!Authorised(request, false, response)) return;
-    absl::StatusOr<std::vector<store::AdapterRecord>> adapters = store_->ListAdapters();
-    if (!adapters.ok()) return SendStatusError(response, adapters.status());
-    SendJson(response, AdaptersJson(*adapters));
-  });
+  server.Get("/api/v1/adapters",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               if (!Authorised(request, false, response)) return;
+               absl::StatusOr<std::vector<store::AdapterRecord>> adapters = store_->ListAdapters();
+               if (!adapters.ok()) return SendStatusError(response, adapters.status());
+               SendJson(response, AdaptersJson(*adapters));
+             });
 
   server.Get("/api/v1/participants", [this](const httplib::Request& request,
                                             httplib::Response& response) {
     if (!Authorised(request, true, response)) return;
-    absl::StatusOr<std::vector<store::ParticipantRecord>> participants =
-        store_->ListParticipants();
+    absl::StatusOr<std::vector<store::ParticipantRecord>> participants = store_->ListParticipants();
     if (!participants.ok()) return SendStatusError(response, participants.status());
     SendJson(response, ParticipantsJson(*participants, live_()));
   });
 
   // Lets the page check a token before showing the admin parts.
-  server.Get("/api/v1/session", [this](const httplib::Request& request,
-                                       httplib::Response& response) {
-    if (!Authorised(request, true, response)) return;
-    SendJson(response, {{"admin", true}});
-  });
+  server.Get("/api/v1/session",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               if (!Authorised(request, true, response)) return;
+               SendJson(response, {{"admin", true}});
+             });
 
   server.Get(R"(/api/v1/adapters/(\d+)/peft\.(tar|zip))", [this](const httplib::Request& request,
                                                                  httplib::Response& response) {
@@ -237,8 +235,8 @@ void Dashboard::Route() {
     absl::StatusOr<std::string> archive = ArchivePeftDir(
         options_.state_dir / it->path, prefix, zip ? ArchiveFormat::kZip : ArchiveFormat::kTar);
     if (!archive.ok()) return SendStatusError(response, archive.status());
-    response.set_header("Content-Disposition",
-                        absl::StrCat("attachment; filename=\"", prefix, zip ? ".zip" : ".tar", "\""));
+    response.set_header("Content-Disposition", absl::StrCat("attachment; filename=\"", prefix,
+                                                            zip ? ".zip" : ".tar", "\""));
     response.set_header("Cache-Control", "no-store");
     response.set_content(*std::move(archive), zip ? "application/zip" : "application/x-tar");
   });
@@ -254,8 +252,7 @@ void Dashboard::Route() {
       input.rounds = *std::move(rounds);
       input.experiment = *std::move(experiment);
     }
-    absl::StatusOr<std::vector<store::ParticipantRecord>> participants =
-        store_->ListParticipants();
+    absl::StatusOr<std::vector<store::ParticipantRecord>> participants = store_->ListParticipants();
     if (!participants.ok()) return SendStatusError(response, participants.status());
     input.participants_enrolled = static_cast<int>(participants->size());
     input.errors = errors_->Snapshot();

@@ -48,9 +48,9 @@ class Dashboard {
   // when the certificate or key cannot be loaded, UNAVAILABLE when the address cannot be
   // bound. `store` and `errors` must outlive the dashboard; `live` is called from its threads.
   static absl::StatusOr<std::unique_ptr<Dashboard>> Start(store::Store* store,
-                                                         std::function<LiveStatus()> live,
-                                                         const StatusCounts* errors,
-                                                         DashboardOptions options);
+                                                          std::function<LiveStatus()> live,
+                                                          const StatusCounts* errors,
+                                                          DashboardOptions options);
   ~Dashboard();
 
   int port() const { return port_; }

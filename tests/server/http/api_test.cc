@@ -1,9 +1,9 @@
 #include "server/http/api.h"
 
-#include <cmath>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "tests/server/store/store_fixtures.h"
 
@@ -29,8 +29,8 @@ TEST(ParseRoundMetricsTest, PerplexityPerBucketIsExpOfMeanNllAndMacroTheirMean) 
 }
 
 TEST(ParseRoundMetricsTest, AbortedOrMalformedMetricsGiveNothingRatherThanFailing) {
-  for (const char* text : {"{}", "", "not json", "[1,2]", R"({"buckets": 7})",
-                           R"({"buckets": {"wol": "x"}})"}) {
+  for (const char* text :
+       {"{}", "", "not json", "[1,2]", R"({"buckets": 7})", R"({"buckets": {"wol": "x"}})"}) {
     RoundMetrics m = ParseRoundMetrics(text);
     EXPECT_TRUE(m.perplexity.empty()) << text;
     EXPECT_FALSE(m.macro_perplexity.has_value()) << text;
@@ -108,8 +108,8 @@ TEST(ParticipantsJsonTest, IdsTagsAndConnectionOnly) {
   // Nothing about credentials or invites leaves through the API.
   for (const auto& p : j) {
     for (const auto& [key, value] : p.items()) {
-      EXPECT_THAT(key, ::testing::AnyOf("id", "tags", "enrolled", "last_seen", "revoked",
-                                        "connected"));
+      EXPECT_THAT(key,
+                  ::testing::AnyOf("id", "tags", "enrolled", "last_seen", "revoked", "connected"));
     }
   }
 }

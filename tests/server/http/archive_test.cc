@@ -2,11 +2,10 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-
-#include <map>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "common/base/files.h"
 #include "common/crypto/sha256.h"
@@ -24,7 +23,8 @@ using tontine::testing::StatusIs;
 std::filesystem::path WriteVersionDir(const std::filesystem::path& dir) {
   EXPECT_THAT(MakeDirs(dir), IsOk());
   EXPECT_THAT(WriteFileAtomic(dir / "adapter_config.json", R"({"peft_type": "LORA"})"), IsOk());
-  EXPECT_THAT(WriteFileAtomic(dir / "adapter_model.safetensors", std::string(5000, '\x07')), IsOk());
+  EXPECT_THAT(WriteFileAtomic(dir / "adapter_model.safetensors", std::string(5000, '\x07')),
+              IsOk());
   EXPECT_THAT(WriteFileAtomic(dir / "adapter_model.lora_b.safetensors", "b"), IsOk());
   EXPECT_THAT(WriteFileAtomic(dir / "server_optimizer.safetensors", "m"), IsOk());
   return dir;

@@ -1,9 +1,9 @@
 #include "server/http/dashboard.h"
 
-#include <httplib.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/base/files.h"
@@ -34,7 +34,8 @@ class DashboardTest : public ::testing::Test {
         identity::LoadOrCreateDashboardToken(identity::StateDirPaths(state_).dashboard_token);
     ASSERT_THAT(token, IsOk());
     token_ = *token;
-    absl::StatusOr<std::unique_ptr<store::Store>> store = identity::OpenStateStore(state_, Clock::Real());
+    absl::StatusOr<std::unique_ptr<store::Store>> store =
+        identity::OpenStateStore(state_, Clock::Real());
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
     absl::StatusOr<int64_t> experiment =
@@ -43,7 +44,8 @@ class DashboardTest : public ::testing::Test {
     const absl::Time now = Clock::Real()->Now();
     ASSERT_THAT(MakeDirs(state_ / "adapters" / "v1"), IsOk());
     ASSERT_THAT(WriteFileAtomic(state_ / "adapters/v1/adapter_config.json", "{}"), IsOk());
-    ASSERT_THAT(WriteFileAtomic(state_ / "adapters/v1/adapter_model.safetensors", "weights"), IsOk());
+    ASSERT_THAT(WriteFileAtomic(state_ / "adapters/v1/adapter_model.safetensors", "weights"),
+                IsOk());
     store::AdapterRecord adapter{1, *experiment, 1, "adapters/v1", *crypto::Sha256Digest("weights"),
                                  7, now};
     store::RoundRecord round = store::TestRound(1, *experiment, 2, now);

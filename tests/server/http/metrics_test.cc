@@ -1,10 +1,10 @@
 #include "server/http/metrics.h"
 
-#include <cstdlib>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include "tests/server/store/store_fixtures.h"
 #include "tests/testing/process.h"
@@ -39,9 +39,9 @@ TEST(StatusCountsTest, CountsNonOkCodesByName) {
   counts.Add(absl::StatusCode::kInvalidArgument);
   counts.Add(absl::StatusCode::kUnauthenticated);
   counts.Add(static_cast<absl::StatusCode>(99));  // out of range: UNKNOWN
-  EXPECT_EQ(counts.Snapshot(), (std::map<std::string, uint64_t>{{"INVALID_ARGUMENT", 2},
-                                                                {"UNAUTHENTICATED", 1},
-                                                                {"UNKNOWN", 1}}));
+  EXPECT_EQ(counts.Snapshot(),
+            (std::map<std::string, uint64_t>{
+                {"INVALID_ARGUMENT", 2}, {"UNAUTHENTICATED", 1}, {"UNKNOWN", 1}}));
 }
 
 TEST(RenderPrometheusTest, SamplesReflectTheRoundsAndTheLiveRound) {
