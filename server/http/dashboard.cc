@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/base/status_macros.h"
 #include "common/crypto/sha256.h"
 #include "server/http/api.h"
@@ -110,7 +111,20 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(store::Store* store,
         " (in use, or not an address of this machine); set dashboard.listen, or \"\" to turn it "
         "off"));
   }
-  dashboard->thread_ = std::thread([d = dashboard.get()] { d->server_->listen_after_bind(); });
+  dashboard->thread_ = std::thread([d = dashboard.get()] {
+    d->server_->listen_after_bind();
+    d->listen_returned_ = true;
+  });
+  // httplib's stop() does nothing until the server is running, so a Stop() that came before
+  // the thread got there would leave it listening and Stop() waiting for it for ever.
+  while (!server.is_running()) {
+    if (dashboard->listen_returned_) {
+      return absl::UnavailableError(
+          absl::StrCat("the dashboard stopped as soon as it started on ",
+                       dashboard->options_.listen));
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   return dashboard;
 }
 

@@ -13,6 +13,7 @@
 #ifndef TONTINE_SERVER_HTTP_DASHBOARD_H_
 #define TONTINE_SERVER_HTTP_DASHBOARD_H_
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -70,6 +71,7 @@ class Dashboard {
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
   std::thread thread_;
+  std::atomic<bool> listen_returned_{false};  // the serving thread's listen has returned
 };
 
 }  // namespace tontine::http
