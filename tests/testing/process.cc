@@ -45,6 +45,15 @@ std::vector<std::string> EnvironmentWith(const std::map<std::string, std::string
   return env_strings;
 }
 
+SpawnArguments::SpawnArguments(std::vector<std::string> argv,
+                               const std::map<std::string, std::string>& env)
+    : strings_argv_(std::move(argv)), strings_env_(EnvironmentWith(env)) {
+  for (std::string& s : strings_argv_) argv_.push_back(s.data());
+  argv_.push_back(nullptr);
+  for (std::string& s : strings_env_) envp_.push_back(s.data());
+  envp_.push_back(nullptr);
+}
+
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
   int out_pipe[2], err_pipe[2];
@@ -56,16 +65,9 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
 
-  std::vector<std::string> env_strings = EnvironmentWith(env);
-  std::vector<char*> envp, args;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (std::string& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
-
+  SpawnArguments spawn(argv, env);
   auto process = std::unique_ptr<Subprocess>(new Subprocess());
-  int rc = posix_spawn(&process->pid_, args[0], &actions, nullptr, args.data(), envp.data());
+  int rc = posix_spawn(&process->pid_, spawn.path(), &actions, nullptr, spawn.argv(), spawn.envp());
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);

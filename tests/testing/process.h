@@ -28,6 +28,25 @@ std::filesystem::path SourceDir();
 // "NAME=value" strings for execve.
 std::vector<std::string> EnvironmentWith(const std::map<std::string, std::string>& env);
 
+// The argv and envp arrays posix_spawn takes, with the strings they point into: `argv`, and
+// this process's environment with `env` added.
+class SpawnArguments {
+ public:
+  SpawnArguments(std::vector<std::string> argv, const std::map<std::string, std::string>& env);
+  SpawnArguments(const SpawnArguments&) = delete;
+  SpawnArguments& operator=(const SpawnArguments&) = delete;
+
+  const char* path() const { return argv_.front(); }  // null when argv is empty
+  char* const* argv() { return argv_.data(); }
+  char* const* envp() { return envp_.data(); }
+
+ private:
+  std::vector<std::string> strings_argv_;
+  std::vector<std::string> strings_env_;
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
+};
+
 // A child process with captured stdout and stderr. Killed (SIGKILL) on destruction if still
 // running. Not thread-safe.
 class Subprocess {

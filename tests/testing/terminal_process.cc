@@ -57,17 +57,10 @@ absl::StatusOr<std::unique_ptr<TerminalProcess>> TerminalProcess::Start(
   posix_spawn_file_actions_adddup2(&actions, 0, 1);
   posix_spawn_file_actions_adddup2(&actions, 0, 2);
 
-  std::vector<std::string> env_strings = EnvironmentWith(env);
-  std::vector<char*> envp, args;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (std::string& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
-
+  SpawnArguments spawn(argv, env);
   auto process = std::unique_ptr<TerminalProcess>(new TerminalProcess());
-  const int rc =
-      ::posix_spawn(&process->pid_, args[0], &actions, &attributes, args.data(), envp.data());
+  const int rc = ::posix_spawn(&process->pid_, spawn.path(), &actions, &attributes, spawn.argv(),
+                               spawn.envp());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   // posix_spawn returns once the child has exec'd, so it holds the slave by now: the master
