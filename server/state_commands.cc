@@ -27,21 +27,6 @@ std::string Perplexity(const std::optional<double>& p) {
   return p.has_value() ? absl::StrFormat("%.2f", *p) : "-";
 }
 
-struct Experiment {
-  std::optional<store::ExperimentRecord> record;
-  std::vector<store::RoundRecord> rounds;
-};
-
-absl::StatusOr<Experiment> LatestExperiment(store::Store& store) {
-  Experiment e;
-  absl::StatusOr<store::ExperimentRecord> record = store.LatestExperiment();
-  if (absl::IsNotFound(record.status())) return e;
-  if (!record.ok()) return record.status();
-  TONTINE_ASSIGN_OR_RETURN(e.rounds, store.ListRounds(record->id));
-  e.record = *std::move(record);
-  return e;
-}
-
 // Prints rows with each column padded to its widest cell; columns listed in `right` are
 // right-aligned (numbers).
 void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right) {
@@ -66,13 +51,13 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::ve
 
 absl::Status PrintStatus(const fs::path& state_dir, bool json) {
   TONTINE_ASSIGN_OR_RETURN(auto store, identity::OpenStateStore(state_dir, Clock::Real()));
-  TONTINE_ASSIGN_OR_RETURN(Experiment experiment, LatestExperiment(*store));
+  TONTINE_ASSIGN_OR_RETURN(http::ExperimentRounds latest, http::LatestExperimentRounds(*store));
   TONTINE_ASSIGN_OR_RETURN(std::vector<store::ParticipantRecord> participants,
                            store->ListParticipants());
   TONTINE_ASSIGN_OR_RETURN(std::optional<store::AdapterRecord> adapter, store->LatestAdapter());
   if (json) {
     // The dashboard's summary without the live parts, which only `serve` knows.
-    nlohmann::json j = http::SummaryJson(http::LiveStatus{}, experiment.record, experiment.rounds,
+    nlohmann::json j = http::SummaryJson(http::LiveStatus{}, latest.experiment, latest.rounds,
                                          static_cast<int>(participants.size()), adapter);
     j.erase("coordinator_version");
     j.erase("current_round");
@@ -82,19 +67,18 @@ absl::Status PrintStatus(const fs::path& state_dir, bool json) {
     return absl::OkStatus();
   }
   std::printf("State directory  %s\n", state_dir.c_str());
-  if (!experiment.record.has_value()) {
+  if (!latest.experiment.has_value()) {
     std::printf("Experiment       none yet (serve starts the one its config names)\n");
   } else {
-    const store::ExperimentRecord& e = *experiment.record;
+    const store::ExperimentRecord& e = *latest.experiment;
     std::printf("Experiment       %s (%s), started %s%s\n", e.name.c_str(), e.status.c_str(),
                 Time(e.started).c_str(),
                 e.finished.has_value() ? absl::StrCat(", ended ", Time(*e.finished)).c_str() : "");
-    int committed = 0;
-    for (const auto& r : experiment.rounds) committed += r.outcome == "committed";
-    std::printf("Rounds           %d committed, %d aborted\n", committed,
-                static_cast<int>(experiment.rounds.size()) - committed);
-    if (!experiment.rounds.empty()) {
-      const store::RoundRecord& r = experiment.rounds.back();
+    const http::RoundOutcomes outcomes = http::CountOutcomes(latest.rounds);
+    std::printf("Rounds           %d committed, %d aborted\n", outcomes.committed,
+                outcomes.aborted);
+    if (!latest.rounds.empty()) {
+      const store::RoundRecord& r = latest.rounds.back();
       std::printf(
           "Last round       %d: %s, %d participants, %d dropped, macro perplexity %s, "
           "%.1f s, ended %s\n",
@@ -117,20 +101,20 @@ absl::Status PrintStatus(const fs::path& state_dir, bool json) {
 
 absl::Status PrintRounds(const fs::path& state_dir, bool json) {
   TONTINE_ASSIGN_OR_RETURN(auto store, identity::OpenStateStore(state_dir, Clock::Real()));
-  TONTINE_ASSIGN_OR_RETURN(Experiment experiment, LatestExperiment(*store));
+  TONTINE_ASSIGN_OR_RETURN(http::ExperimentRounds latest, http::LatestExperimentRounds(*store));
   if (json) {
-    std::printf("%s\n", http::RoundsJson(experiment.rounds).dump(2).c_str());
+    std::printf("%s\n", http::RoundsJson(latest.rounds).dump(2).c_str());
     return absl::OkStatus();
   }
-  if (experiment.rounds.empty()) {
+  if (latest.rounds.empty()) {
     std::printf("No rounds recorded yet.\n");
     return absl::OkStatus();
   }
-  std::printf("Experiment %s\n", experiment.record->name.c_str());
+  std::printf("Experiment %s\n", latest.experiment->name.c_str());
   std::vector<std::vector<std::string>> rows = {{"round", "outcome", "participants", "dropped",
                                                  "macro ppl", "up", "down", "seconds", "adapter",
                                                  "note"}};
-  for (const store::RoundRecord& r : experiment.rounds) {
+  for (const store::RoundRecord& r : latest.rounds) {
     std::vector<std::string> dropped;
     for (const auto& [phase, n] : http::DroppedByPhase(r))
       dropped.push_back(absl::StrCat(n, " ", phase));

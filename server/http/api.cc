@@ -11,6 +11,26 @@ std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
 
+absl::StatusOr<ExperimentRounds> LatestExperimentRounds(store::Store& store) {
+  ExperimentRounds latest;
+  absl::StatusOr<store::ExperimentRecord> experiment = store.LatestExperiment();
+  if (absl::IsNotFound(experiment.status())) return latest;
+  if (!experiment.ok()) return experiment.status();
+  absl::StatusOr<std::vector<store::RoundRecord>> rounds = store.ListRounds(experiment->id);
+  if (!rounds.ok()) return rounds.status();
+  latest.rounds = *std::move(rounds);
+  latest.experiment = *std::move(experiment);
+  return latest;
+}
+
+RoundOutcomes CountOutcomes(const std::vector<store::RoundRecord>& rounds) {
+  RoundOutcomes outcomes;
+  for (const store::RoundRecord& round : rounds) {
+    (round.outcome == "committed" ? outcomes.committed : outcomes.aborted)++;
+  }
+  return outcomes;
+}
+
 RoundMetrics ParseRoundMetrics(const std::string& metrics_json) {
   RoundMetrics metrics;
   const nlohmann::json j = nlohmann::json::parse(metrics_json, nullptr, /*allow_exceptions=*/false);
@@ -103,11 +123,7 @@ nlohmann::json SummaryJson(const LiveStatus& live,
                            const std::optional<store::ExperimentRecord>& experiment,
                            const std::vector<store::RoundRecord>& rounds, int enrolled,
                            const std::optional<store::AdapterRecord>& latest_adapter) {
-  int committed = 0;
-  int aborted = 0;
-  for (const store::RoundRecord& round : rounds) {
-    (round.outcome == "committed" ? committed : aborted)++;
-  }
+  const RoundOutcomes outcomes = CountOutcomes(rounds);
   nlohmann::json j = {
       {"coordinator_version", live.coordinator_version},
       {"experiment", experiment.has_value()
@@ -116,8 +132,8 @@ nlohmann::json SummaryJson(const LiveStatus& live,
                                           {"started", Rfc3339(experiment->started)}}
                          : nlohmann::json()},
       {"rounds_target", live.rounds_target},
-      {"rounds_committed", committed},
-      {"rounds_aborted", aborted},
+      {"rounds_committed", outcomes.committed},
+      {"rounds_aborted", outcomes.aborted},
       {"participants_enrolled", enrolled},
       {"participants_connected", live.connected.size()},
       {"latest_adapter",

@@ -15,11 +15,13 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
 #include "server/http/live_status.h"
 #include "server/store/store.h"
 
@@ -34,6 +36,20 @@ struct RoundMetrics {
   // The mean of `perplexity` over buckets with tokens; nullopt when none had any.
   std::optional<double> macro_perplexity;
 };
+
+// The store's latest experiment and its rounds, in order; no record (and no rounds) before an
+// experiment has started. The store's other errors pass through.
+struct ExperimentRounds {
+  std::optional<store::ExperimentRecord> experiment;
+  std::vector<store::RoundRecord> rounds;
+};
+absl::StatusOr<ExperimentRounds> LatestExperimentRounds(store::Store& store);
+
+struct RoundOutcomes {
+  int committed = 0;
+  int aborted = 0;
+};
+RoundOutcomes CountOutcomes(const std::vector<store::RoundRecord>& rounds);
 
 // Parses metrics_json; an aborted round's "{}" (or text that is not the expected object)
 // gives empty metrics rather than an error: the dashboard shows what there is.

@@ -119,9 +119,8 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(store::Store* store,
   // the thread got there would leave it listening and Stop() waiting for it for ever.
   while (!server.is_running()) {
     if (dashboard->listen_returned_) {
-      return absl::UnavailableError(
-          absl::StrCat("the dashboard stopped as soon as it started on ",
-                       dashboard->options_.listen));
+      return absl::UnavailableError(absl::StrCat("the dashboard stopped as soon as it started on ",
+                                                 dashboard->options_.listen));
     }
     absl::SleepFor(absl::Milliseconds(1));
   }
@@ -177,33 +176,23 @@ void Dashboard::Route() {
                                        httplib::Response& response) {
     if (!Authorised(request, false, response)) return;
     const LiveStatus live = live_();
-    absl::StatusOr<store::ExperimentRecord> experiment = store_->LatestExperiment();
-    std::vector<store::RoundRecord> rounds;
-    if (experiment.ok()) {
-      absl::StatusOr<std::vector<store::RoundRecord>> listed = store_->ListRounds(experiment->id);
-      if (!listed.ok()) return SendStatusError(response, listed.status());
-      rounds = *std::move(listed);
-    }
+    absl::StatusOr<ExperimentRounds> latest_experiment = LatestExperimentRounds(*store_);
+    if (!latest_experiment.ok()) return SendStatusError(response, latest_experiment.status());
     absl::StatusOr<std::vector<store::ParticipantRecord>> participants = store_->ListParticipants();
     if (!participants.ok()) return SendStatusError(response, participants.status());
     absl::StatusOr<std::optional<store::AdapterRecord>> latest = store_->LatestAdapter();
     if (!latest.ok()) return SendStatusError(response, latest.status());
-    std::optional<store::ExperimentRecord> maybe_experiment;
-    if (experiment.ok()) maybe_experiment = *experiment;
-    SendJson(response, SummaryJson(live, maybe_experiment, rounds,
+    SendJson(response, SummaryJson(live, latest_experiment->experiment, latest_experiment->rounds,
                                    static_cast<int>(participants->size()), *latest));
   });
 
-  server.Get(
-      "/api/v1/rounds", [this](const httplib::Request& request, httplib::Response& response) {
-        if (!Authorised(request, false, response)) return;
-        absl::StatusOr<store::ExperimentRecord> experiment = store_->LatestExperiment();
-        if (absl::IsNotFound(experiment.status())) return SendJson(response, RoundsJson({}));
-        if (!experiment.ok()) return SendStatusError(response, experiment.status());
-        absl::StatusOr<std::vector<store::RoundRecord>> rounds = store_->ListRounds(experiment->id);
-        if (!rounds.ok()) return SendStatusError(response, rounds.status());
-        SendJson(response, RoundsJson(*rounds));
-      });
+  server.Get("/api/v1/rounds",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               if (!Authorised(request, false, response)) return;
+               absl::StatusOr<ExperimentRounds> latest = LatestExperimentRounds(*store_);
+               if (!latest.ok()) return SendStatusError(response, latest.status());
+               SendJson(response, RoundsJson(latest->rounds));
+             });
 
   server.Get("/api/v1/adapters",
              [this](const httplib::Request& request, httplib::Response& response) {
@@ -259,13 +248,10 @@ void Dashboard::Route() {
     if (!Authorised(request, false, response)) return;
     MetricsInput input;
     input.live = live_();
-    if (absl::StatusOr<store::ExperimentRecord> experiment = store_->LatestExperiment();
-        experiment.ok()) {
-      absl::StatusOr<std::vector<store::RoundRecord>> rounds = store_->ListRounds(experiment->id);
-      if (!rounds.ok()) return SendStatusError(response, rounds.status());
-      input.rounds = *std::move(rounds);
-      input.experiment = *std::move(experiment);
-    }
+    absl::StatusOr<ExperimentRounds> latest = LatestExperimentRounds(*store_);
+    if (!latest.ok()) return SendStatusError(response, latest.status());
+    input.experiment = std::move(latest->experiment);
+    input.rounds = std::move(latest->rounds);
     absl::StatusOr<std::vector<store::ParticipantRecord>> participants = store_->ListParticipants();
     if (!participants.ok()) return SendStatusError(response, participants.status());
     input.participants_enrolled = static_cast<int>(participants->size());

@@ -113,8 +113,7 @@ std::string RenderPrometheus(const MetricsInput& in) {
   out.Sample("tontine_round_cohort", r.dropped, {{"state", "dropped"}});
 
   // Per-experiment totals from the recorded rounds.
-  int committed = 0;
-  int aborted = 0;
+  const RoundOutcomes outcomes = CountOutcomes(in.rounds);
   uint64_t included = 0;
   uint64_t bytes_up = 0;
   uint64_t bytes_down = 0;
@@ -123,7 +122,6 @@ std::string RenderPrometheus(const MetricsInput& in) {
   double duration_sum = 0;
   std::optional<RoundMetrics> latest;
   for (const store::RoundRecord& round : in.rounds) {
-    (round.outcome == "committed" ? committed : aborted)++;
     if (round.outcome == "committed") included += static_cast<uint64_t>(round.participants);
     bytes_up += static_cast<uint64_t>(round.bytes_up);
     bytes_down += static_cast<uint64_t>(round.bytes_down);
@@ -137,8 +135,8 @@ std::string RenderPrometheus(const MetricsInput& in) {
     if (metrics.macro_perplexity.has_value()) latest = std::move(metrics);
   }
   out.Family("tontine_rounds_total", "counter", "Rounds recorded in this experiment, by outcome.");
-  out.Sample("tontine_rounds_total", committed, {{"outcome", "committed"}});
-  out.Sample("tontine_rounds_total", aborted, {{"outcome", "aborted"}});
+  out.Sample("tontine_rounds_total", outcomes.committed, {{"outcome", "committed"}});
+  out.Sample("tontine_rounds_total", outcomes.aborted, {{"outcome", "aborted"}});
   out.Family("tontine_round_participants_total", "counter",
              "Participants whose updates were included, summed over committed rounds.");
   out.Sample("tontine_round_participants_total", static_cast<double>(included));

@@ -213,7 +213,7 @@ absl::Status RoundRunner::Prepare() {
     absl::MutexLock lock(&mu_);
     for (const store::AdapterRecord& record : adapters) {
       max_version = std::max(max_version, record.version);
-      AddAdapterFileLocked(record.version, record.sha256, record.size_bytes, record.path);
+      AddAdapterFileLocked(record);
       if (record.experiment_id == experiment_.id &&
           (!current.has_value() || record.version > current->version)) {
         current = record;
@@ -238,7 +238,7 @@ absl::Status RoundRunner::Prepare() {
     TONTINE_RETURN_IF_ERROR(store_->AddAdapter(record));
     current = record;
     absl::MutexLock lock(&mu_);
-    AddAdapterFileLocked(record.version, record.sha256, record.size_bytes, record.path, &written);
+    AddAdapterFileLocked(record, &written);
   }
   TONTINE_ASSIGN_OR_RETURN(std::vector<store::RoundRecord> rounds,
                            store_->ListRounds(experiment_.id));
@@ -719,7 +719,7 @@ absl::Status RoundRunner::CommitCompleted(ActiveRound& round, const std::vector<
   }
   {
     absl::MutexLock lock(&mu_);
-    AddAdapterFileLocked(version, adapter.sha256, adapter.size_bytes, adapter.path, &written);
+    AddAdapterFileLocked(adapter, &written);
     latest_ = adapters_.at(static_cast<uint64_t>(version)).version;
     *r.mutable_adapter() = latest_;
     ++rounds_committed_total_;
@@ -882,21 +882,20 @@ absl::StatusOr<service::AdapterFile> RoundRunner::FindAdapter(uint64_t version,
   return *b;
 }
 
-void RoundRunner::AddAdapterFileLocked(int64_t version, const std::string& sha256,
-                                       int64_t size_bytes, const std::string& relative_dir,
+void RoundRunner::AddAdapterFileLocked(const store::AdapterRecord& record,
                                        const WrittenAdapter* written) {
-  service::AdapterFile& file = adapters_[static_cast<uint64_t>(version)];
-  file.version.set_version(static_cast<uint64_t>(version));
-  file.version.set_sha256(sha256);
-  file.version.set_size_bytes(static_cast<uint64_t>(size_bytes));
-  file.path = options_.state_dir / relative_dir / update::kPeftWeightsFile;
+  service::AdapterFile& file = adapters_[static_cast<uint64_t>(record.version)];
+  file.version.set_version(static_cast<uint64_t>(record.version));
+  file.version.set_sha256(record.sha256);
+  file.version.set_size_bytes(static_cast<uint64_t>(record.size_bytes));
+  file.path = options_.state_dir / record.path / update::kPeftWeightsFile;
   lora_b_adapters_.erase(file.version.version());
   if (written != nullptr) {
     service::AdapterFile b;
     b.version.set_version(file.version.version());
     b.version.set_sha256(written->lora_b_sha256);
     b.version.set_size_bytes(static_cast<uint64_t>(written->lora_b_size_bytes));
-    b.path = options_.state_dir / relative_dir / update::kLoraBWeightsFile;
+    b.path = options_.state_dir / record.path / update::kLoraBWeightsFile;
     lora_b_adapters_[file.version.version()] = std::move(b);
   }
 }

@@ -148,8 +148,7 @@ class RoundRunner final : public service::SessionListener, public service::Round
   std::shared_ptr<ActiveRound> Current() const ABSL_LOCKS_EXCLUDED(mu_);
   // Records a version's adapter file, and its lora_B-only copy when just written (a version
   // read from the store has its copy looked up on first use).
-  void AddAdapterFileLocked(int64_t version, const std::string& sha256, int64_t size_bytes,
-                            const std::string& relative_dir,
+  void AddAdapterFileLocked(const store::AdapterRecord& record,
                             const WrittenAdapter* written = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The version's lora_B-only copy, if it has one.
